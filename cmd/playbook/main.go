@@ -1,0 +1,67 @@
+// Command playbook runs declarative YAML playbooks; see README.md.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/kindlab/playbook/engine"
+	_ "github.com/kindlab/playbook/steps"
+)
+
+// Exit codes, as documented in README.md.
+const (
+	exitOK          = 0
+	exitStepFailed  = 1
+	exitInvalid     = 2
+	exitInterrupted = 130
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	cmd := newRootCommand()
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var reported *alreadyReported
+	if !errors.As(err, &reported) {
+		fmt.Fprintln(os.Stderr, "playbook: "+err.Error())
+	}
+	return exitCode(err)
+}
+
+func exitCode(err error) int {
+	var reported *alreadyReported
+	if errors.As(err, &reported) {
+		err = reported.err
+	}
+	switch {
+	case errors.Is(err, engine.ErrInterrupted):
+		return exitInterrupted
+	case engine.IsInvalidInput(err), isUsage(err):
+		return exitInvalid
+	}
+	return exitStepFailed
+}
+
+// alreadyReported wraps an error that a reporter or the error printer has shown already.
+type alreadyReported struct{ err error }
+
+func (e *alreadyReported) Error() string { return e.err.Error() }
+func (e *alreadyReported) Unwrap() error { return e.err }
+
+// usageError marks cobra's own argument and flag errors.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+
+func isUsage(err error) bool {
+	var u *usageError
+	return errors.As(err, &u)
+}

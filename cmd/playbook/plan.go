@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
+)
+
+func newPlanCommand() *cobra.Command {
+	var (
+		lf     loadFlags
+		output string
+	)
+	cmd := &cobra.Command{
+		Use:   "plan FILE",
+		Short: "Show every step with its parameters resolved as far as possible, running nothing",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pb, err := lf.load(args[0])
+			if err != nil {
+				return err
+			}
+			steps, err := pb.Plan(context.Background())
+			if err != nil {
+				return err
+			}
+			doc := map[string]any{"playbook": pb.Name, "vars": pb.Vars, "steps": steps}
+			switch output {
+			case "json":
+				enc := json.NewEncoder(os.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(doc)
+			case "text", "yaml":
+				enc := yaml.NewEncoder(os.Stdout)
+				enc.SetIndent(2)
+				defer enc.Close()
+				return enc.Encode(map[string]any{"playbook": pb.Name, "vars": pb.Vars, "steps": steps})
+			}
+			return &usageError{fmt.Errorf("--output must be text or json, got %q", output)}
+		},
+	}
+	lf.register(cmd)
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text (YAML) or json")
+	return cmd
+}

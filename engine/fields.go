@@ -1,0 +1,60 @@
+package engine
+
+import (
+	"reflect"
+	"strings"
+	"sync"
+)
+
+// fieldInfo is what the decoder and `playbook steps` read from a parameter struct's tags:
+// `yaml:"key"`, `doc:"..."` and `pb:"required,shell,bool"`.
+type fieldInfo struct {
+	key      string
+	index    int
+	doc      string
+	typ      reflect.Type
+	required bool
+	shell    bool
+	asBool   bool
+}
+
+type structInfo struct {
+	list  []fieldInfo
+	byKey map[string]fieldInfo
+	keys  []string
+}
+
+var structInfoCache sync.Map
+
+func structFields(t reflect.Type) *structInfo {
+	if si, ok := structInfoCache.Load(t); ok {
+		return si.(*structInfo)
+	}
+	si := &structInfo{byKey: map[string]fieldInfo{}}
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		key := strings.Split(sf.Tag.Get("yaml"), ",")[0]
+		if key == "-" || !sf.IsExported() {
+			continue
+		}
+		if key == "" {
+			key = strings.ToLower(sf.Name[:1]) + sf.Name[1:]
+		}
+		fi := fieldInfo{key: key, index: i, doc: sf.Tag.Get("doc"), typ: sf.Type}
+		for _, opt := range strings.Split(sf.Tag.Get("pb"), ",") {
+			switch opt {
+			case "required":
+				fi.required = true
+			case "shell":
+				fi.shell = true
+			case "bool":
+				fi.asBool = true
+			}
+		}
+		si.list = append(si.list, fi)
+		si.byKey[key] = fi
+		si.keys = append(si.keys, key)
+	}
+	structInfoCache.Store(t, si)
+	return si
+}

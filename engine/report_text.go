@@ -1,0 +1,132 @@
+package engine
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// palette colours text for a terminal, or leaves it plain (NO_COLOR, files, CI logs).
+type palette struct{ on bool }
+
+func (p palette) wrap(code, s string) string {
+	if !p.on {
+		return s
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+func (p palette) green(s string) string  { return p.wrap("32", s) }
+func (p palette) red(s string) string    { return p.wrap("31", s) }
+func (p palette) yellow(s string) string { return p.wrap("33", s) }
+func (p palette) dim(s string) string    { return p.wrap("2", s) }
+func (p palette) bold(s string) string   { return p.wrap("1", s) }
+
+// ColorAllowed reports whether colour may be used on a terminal: https://no-color.org.
+func ColorAllowed() bool { return os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb" }
+
+// TextReporter prints plain lines: one when a step starts and ends, each output line
+// indented under its step. It is what CI logs and pipes get.
+type TextReporter struct {
+	w        io.Writer
+	p        palette
+	failures []Event
+}
+
+func NewTextReporter(w io.Writer, color bool) *TextReporter {
+	return &TextReporter{w: w, p: palette{on: color}}
+}
+
+func (r *TextReporter) Handle(e Event) {
+	switch e.Type {
+	case RunStarted:
+		fmt.Fprintf(r.w, "%s %s (%d steps)\n", r.p.bold("playbook"), e.Playbook, e.Total)
+	case StepStarted:
+		fmt.Fprintf(r.w, "%s %s\n", r.p.dim(counter(e)), stepTitle(e))
+	case StepOutput:
+		fmt.Fprintf(r.w, "    %s\n", outputLine(e))
+	case StepRetrying:
+		fmt.Fprintf(r.w, "    %s attempt %d failed: %s; retrying\n", r.p.yellow("↻"), e.Attempt, e.Error)
+	case StepFinished:
+		fmt.Fprintln(r.w, finishedLine(r.p, e))
+		if e.Status == StatusFailed && !e.Ignored {
+			r.failures = append(r.failures, e)
+		}
+	case RunFinished:
+		writeSummary(r.w, r.p, e, r.failures)
+	}
+}
+
+func counter(e Event) string {
+	if e.Total == 0 {
+		return ""
+	}
+	return fmt.Sprintf("[%d/%d]", e.Index, e.Total)
+}
+
+func stepTitle(e Event) string {
+	title := e.Step
+	if e.Finally {
+		title = "finally: " + title
+	}
+	return title + " (" + e.StepType + ")"
+}
+
+func outputLine(e Event) string {
+	var b strings.Builder
+	if e.Item != "" {
+		b.WriteString("[" + e.Item + "] ")
+	}
+	if e.Prefix != "" {
+		b.WriteString(e.Prefix + " | ")
+	}
+	b.WriteString(e.Line)
+	return b.String()
+}
+
+func finishedLine(p palette, e Event) string {
+	took := formatSeconds(e.Seconds)
+	switch e.Status {
+	case StatusSucceeded:
+		return fmt.Sprintf("%s %s %s", p.green("✓"), e.Step, p.dim(took))
+	case StatusSkipped:
+		return fmt.Sprintf("%s %s %s", p.dim("-"), e.Step, p.dim("skipped"))
+	case StatusCancelled:
+		return fmt.Sprintf("%s %s %s", p.yellow("■"), e.Step, p.yellow("cancelled after "+took))
+	}
+	if e.Ignored {
+		return fmt.Sprintf("%s %s %s: %s", p.yellow("✗"), e.Step, p.yellow("failed (ignored)"), e.Error)
+	}
+	return fmt.Sprintf("%s %s %s: %s", p.red("✗"), e.Step, p.red("failed after "+took), e.Error)
+}
+
+func formatSeconds(s float64) string {
+	return time.Duration(s * float64(time.Second)).Round(time.Millisecond).String()
+}
+
+// writeSummary ends a run with its outcome and, for each failed step, its cause and the
+// output that shows it, so a user never scrolls back to find out what went wrong.
+func writeSummary(w io.Writer, p palette, e Event, failures []Event) {
+	for _, f := range failures {
+		fmt.Fprintf(w, "\n%s step %q", p.red("FAILED"), f.Step)
+		if f.ID != "" && f.ID != f.Step {
+			fmt.Fprintf(w, " (id %s)", f.ID)
+		}
+		fmt.Fprintf(w, ": %s\n", f.Error)
+		if len(f.Output) > 0 {
+			fmt.Fprintf(w, "  last %d lines of output:\n", len(f.Output))
+			for _, l := range f.Output {
+				fmt.Fprintf(w, "    %s\n", l)
+			}
+		}
+	}
+	switch e.Status {
+	case StatusSucceeded:
+		fmt.Fprintf(w, "%s in %s\n", p.green("playbook "+e.Playbook+" succeeded"), formatSeconds(e.Seconds))
+	case StatusCancelled:
+		fmt.Fprintf(w, "%s after %s (finally steps ran)\n", p.yellow("playbook "+e.Playbook+" interrupted"), formatSeconds(e.Seconds))
+	default:
+		fmt.Fprintf(w, "%s after %s\n", p.red("playbook "+e.Playbook+" failed"), formatSeconds(e.Seconds))
+	}
+}
