@@ -253,6 +253,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, f fieldOpts) {
 	}
 	fields := structFields(v.Type())
 	seen := map[string]bool{}
+	unknown := false
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		if !d.checkKey(k, seen, f.path) {
@@ -260,13 +261,16 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, f fieldOpts) {
 		}
 		fi, ok := fields.byKey[k.Value]
 		if !ok {
+			unknown = true
 			d.errorf(k, Suggest(k.Value, fields.keys), "unknown key %q in %s (expected one of: %s)", k.Value, orWord(f.path, "mapping"), strings.Join(fields.keys, ", "))
 			continue
 		}
 		d.decode(val, v.Field(fi.index), fieldOpts{path: joinPath(f.path, k.Value), shell: fi.shell, asBool: fi.asBool})
 	}
 	for _, fi := range fields.list {
-		if fi.required && !seen[fi.key] {
+		// After an unknown key the missing one is most likely that key misspelled: one
+		// error says it all.
+		if fi.required && !seen[fi.key] && !unknown {
 			d.errorf(n, "", "%s: missing required key %q", orWord(f.path, "mapping"), fi.key)
 		}
 	}
@@ -362,8 +366,8 @@ func (d *decoder) assign(n *yaml.Node, val any, v reflect.Value, f fieldOpts) {
 		}
 		return
 	}
-	if s, ok := val.(string); ok && v.Kind() == reflect.String {
-		v.SetString(s)
+	if v.Kind() == reflect.String {
+		v.SetString(Stringify(val)) // a list in a message reads as JSON
 		return
 	}
 	var produced yaml.Node

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -31,6 +32,7 @@ type Scope struct {
 	Steps   map[string]StepRef
 	Loop    bool     // item and index are defined
 	Outputs []string // non-nil inside retry.until: the current step's outputs
+	InVars  bool     // a var's value: only other vars exist yet
 }
 
 // StepRef is what an expression can know about another step before anything runs.
@@ -60,7 +62,16 @@ func (e *exprError) Error() string { return e.msg }
 
 var unknownNameRE = regexp.MustCompile(`unknown name (\w+)`)
 
+var hyphenatedStepRE = regexp.MustCompile(`\bsteps\.([A-Za-z][\w]*(?:-[\w]+)+)`)
+
 func compileExpr(source string, scope *Scope, asBool bool) (*Expr, *exprError) {
+	// `steps.make-it` parses as a subtraction; say what to write instead of "unknown name it".
+	for _, m := range hyphenatedStepRE.FindAllStringSubmatchIndex(source, -1) {
+		if _, known := scope.Steps[source[m[2]:m[3]]]; known {
+			return nil, &exprError{offset: len([]rune(source[:m[0]])),
+				msg: fmt.Sprintf("step ids with \"-\" need brackets in expressions: write steps[%q]", source[m[2]:m[3]])}
+		}
+	}
 	tree, err := parser.Parse(source)
 	if err != nil {
 		return nil, fromExprLangError(err, scope)
@@ -78,7 +89,7 @@ func compileExpr(source string, scope *Scope, asBool bool) (*Expr, *exprError) {
 	if err != nil {
 		return nil, fromExprLangError(err, scope)
 	}
-	return &Expr{Source: source, program: program, Runtime: check.runtime, VarRefs: check.vars}, nil
+	return &Expr{Source: strings.TrimSpace(source), program: program, Runtime: check.runtime, VarRefs: check.vars}, nil
 }
 
 func fromExprLangError(err error, scope *Scope) *exprError {
@@ -138,6 +149,10 @@ func (c *scopeChecker) fail(n ast.Node, suggestion, format string, args ...any) 
 func (c *scopeChecker) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
 	case *ast.IdentifierNode:
+		if c.scope.InVars && (n.Value == "steps" || n.Value == "item" || n.Value == "index" || n.Value == "outputs") {
+			c.fail(n, "", "vars cannot use steps, item, index or outputs; compute such values in a step")
+			return
+		}
 		switch n.Value {
 		case "steps":
 			c.runtime = true
@@ -180,11 +195,7 @@ func (c *scopeChecker) visitMember(n *ast.MemberNode) {
 			}
 		}
 	case *ast.MemberNode:
-		id, ok := stepsMember(base)
-		if !ok {
-			return
-		}
-		if prop.Value != "outputs" && prop.Value != "status" {
+		if id, ok := stepsMember(base); ok && prop.Value != "outputs" && prop.Value != "status" {
 			c.fail(n.Property, Suggest(prop.Value, []string{"outputs", "status"}), "steps.%s has no field %q (it has outputs and status)", id, prop.Value)
 		}
 	}

@@ -63,7 +63,8 @@ type loader struct {
 	vars    []varDecl
 	varIdx  map[string]int
 	steps   []stepDecl
-	stack   []string
+	stack   []string // absolute paths of the files being loaded, to find cycles
+	shown   []string // the same paths as the user wrote them, for messages
 	top     fileSpec
 	visited map[string]bool
 }
@@ -104,11 +105,12 @@ func (l *loader) errorf(file string, n *yaml.Node, suggestion, format string, ar
 // loadFile parses one file and, depth first, what it includes; includedFrom is where the
 // include was written, for errors about the include itself.
 func (l *loader) loadFile(path string, includedFrom *Diagnostic, top bool) {
+	path = filepath.Clean(path)
 	abs, _ := filepath.Abs(path)
-	for _, p := range l.stack {
+	for i, p := range l.stack {
 		if p == abs {
 			d := *includedFrom
-			d.Msg = "include cycle: " + strings.Join(append(relAll(l.stack), path), " -> ")
+			d.Msg = "include cycle: " + strings.Join(append(append([]string{}, l.shown[i:]...), path), " -> ")
 			l.diags = append(l.diags, d)
 			return
 		}
@@ -121,8 +123,8 @@ func (l *loader) loadFile(path string, includedFrom *Diagnostic, top bool) {
 	if !ok {
 		return
 	}
-	l.stack = append(l.stack, abs)
-	defer func() { l.stack = l.stack[:len(l.stack)-1] }()
+	l.stack, l.shown = append(l.stack, abs), append(l.shown, path)
+	defer func() { l.stack, l.shown = l.stack[:len(l.stack)-1], l.shown[:len(l.shown)-1] }()
 
 	var spec fileSpec
 	d := &decoder{file: path, scope: &Scope{}, cache: map[*yaml.Node]any{}}
@@ -152,19 +154,6 @@ func (l *loader) loadFile(path string, includedFrom *Diagnostic, top bool) {
 	for _, s := range spec.Finally {
 		l.steps = append(l.steps, stepDecl{node: s, file: path, finally: true})
 	}
-}
-
-func relAll(paths []string) []string {
-	wd, _ := os.Getwd()
-	out := make([]string, len(paths))
-	for i, p := range paths {
-		if r, err := filepath.Rel(wd, p); err == nil {
-			out[i] = r
-		} else {
-			out[i] = p
-		}
-	}
-	return out
 }
 
 func includeNode(root *yaml.Node, i int) *yaml.Node {
@@ -338,12 +327,20 @@ func (l *loader) applyOverrides(opts LoadOptions) error {
 			}
 			return usagef("%s", msg)
 		}
-		var doc yaml.Node
-		if err := yaml.Unmarshal([]byte(v), &doc); err != nil || len(doc.Content) == 0 {
-			// Not valid YAML on its own (e.g. "a: b: c"): take it as the plain string it is.
-			doc = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}}}
-		}
-		l.setVar(varDecl{name: k, node: doc.Content[0], file: "--var " + k})
+		l.setVar(varDecl{name: k, node: overrideNode(v), file: "--var " + k})
 	}
 	return nil
+}
+
+// overrideNode reads a --var value: numbers, booleans and flow lists or maps as YAML
+// (workers=3, tags=[a,b]); anything else, newlines and quotes included, as the exact string
+// the user typed.
+func overrideNode(v string) *yaml.Node {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(v), &doc); err == nil && len(doc.Content) == 1 && !strings.Contains(v, "\n") {
+		if n := doc.Content[0]; n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
+			return n
+		}
+	}
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
 }

@@ -9,7 +9,7 @@ import (
 // resolveVars evaluates vars in dependency order: a var may be computed from others (the
 // chart values of one Cilium version from `ciliumVersion`), never from step results.
 func (l *loader) resolveVars(pb *Playbook) {
-	scope := &Scope{Vars: map[string]bool{}}
+	scope := &Scope{Vars: map[string]bool{}, InVars: true}
 	for _, v := range l.vars {
 		scope.Vars[v.name] = true
 	}
@@ -23,9 +23,6 @@ func (l *loader) resolveVars(pb *Playbook) {
 				return
 			}
 			for _, e := range t.Exprs() {
-				if e.Runtime {
-					d.errorf(n, "", "var %q: vars cannot use steps, item, index or outputs; compute such values in a step", v.name)
-				}
 				deps[v.name] = append(deps[v.name], e.VarRefs...)
 			}
 		})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 )
 
@@ -37,7 +38,9 @@ func (rt *Runtime) WithPrefix(prefix string) *Runtime {
 
 // Logf reports one line of the step's own narration.
 func (rt *Runtime) Logf(format string, args ...any) {
-	rt.line("log", fmt.Sprintf(format, args...))
+	for _, l := range strings.Split(strings.TrimRight(fmt.Sprintf(format, args...), "\n"), "\n") {
+		rt.line("log", l)
+	}
 }
 
 // Output returns a writer that reports each line written to it. Close it to flush a last

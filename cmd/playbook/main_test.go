@@ -1,0 +1,150 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var binary string
+
+// TestMain builds the real binary once: exit codes and signals are properties of the process.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "playbook-cli")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "playbook")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		panic(string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func writePlaybook(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "pb.yaml")
+	if err := os.WriteFile(path, []byte("apiVersion: playbook/v1\nkind: Playbook\nname: cli\n"+body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func runCLI(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "CI=true")
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+func TestExitCodes(t *testing.T) {
+	ok := writePlaybook(t, "steps:\n  - {name: a, log: {message: hi}}\n")
+	failing := writePlaybook(t, "steps:\n  - {name: a, exec: {argv: [\"false\"]}}\n")
+	invalid := writePlaybook(t, "steps:\n  - {name: a, whne: x, log: {message: hi}}\n")
+	cases := []struct {
+		name string
+		args []string
+		code int
+		out  string // in stdout or stderr
+	}{
+		{"success", []string{"run", ok}, 0, "playbook cli succeeded"},
+		{"step failed", []string{"run", failing}, 1, `FAILED step "a": false exited with code 1`},
+		{"invalid playbook", []string{"run", invalid}, 2, `pb.yaml:5:15: unknown key "whne" in step`},
+		{"validate ok prints nothing", []string{"validate", ok}, 0, ""},
+		{"validate invalid", []string{"validate", ok, invalid}, 2, `did you mean "when"?`},
+		{"missing file", []string{"validate", "/nonexistent.yaml"}, 2, "/nonexistent.yaml: file /nonexistent.yaml does not exist"},
+		{"unknown flag", []string{"run", ok, "--bogus"}, 2, "unknown flag: --bogus"},
+		{"bad --only", []string{"run", ok, "--only", "nope"}, 2, "--only nope: no step has that id"},
+		{"bad --output", []string{"run", ok, "--output", "xml"}, 2, "--output must be text or json"},
+		{"steps lists plugins", []string{"steps"}, 0, "exec"},
+		{"steps shows one", []string{"steps", "exec"}, 0, "okExitCodes"},
+		{"steps unknown", []string{"steps", "exce"}, 2, `did you mean "exec"?`},
+		{"version", []string{"version"}, 0, "playbook "},
+		{"plan", []string{"plan", ok, "-o", "json"}, 0, `"type": "log"`},
+		{"completion", []string{"completion", "bash"}, 0, "bash completion"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			stdout, stderr, code := runCLI(t, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, stdout, stderr)
+			}
+			if !strings.Contains(stdout+stderr, tc.out) {
+				t.Errorf("output lacks %q\nstdout: %s\nstderr: %s", tc.out, stdout, stderr)
+			}
+			if tc.name == "validate ok prints nothing" && stdout+stderr != "" {
+				t.Errorf("validate printed %q", stdout+stderr)
+			}
+		})
+	}
+}
+
+func TestInvalidPlaybookRunsNothing(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "ran")
+	pb := writePlaybook(t, "steps:\n  - {name: a, exec: {argv: [touch, "+marker+"]}}\n  - {name: b, log: {mesage: x}}\n")
+	if _, _, code := runCLI(t, "run", pb); code != 2 {
+		t.Fatalf("exit %d", code)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("a step ran although the playbook was invalid")
+	}
+}
+
+// SIGINT stops the running step, runs finally, and exits 130.
+func TestInterruptExits130AfterFinally(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "cleaned")
+	pb := writePlaybook(t, "steps:\n  - {name: long, exec: {argv: [sleep, '60']}}\nfinally:\n  - {name: cleanup, exec: {argv: [touch, "+marker+"]}}\n")
+	cmd := exec.Command(binary, "run", pb, "-o", "json")
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), `"step-started"`) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	start := time.Now()
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 130 {
+		t.Fatalf("err = %v, want exit 130\n%s", err, out.String())
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("took %s to stop", took)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Error("finally step did not run after SIGINT")
+	}
+	if !strings.Contains(out.String(), `"status":"cancelled"`) {
+		t.Errorf("no cancelled status in %s", out.String())
+	}
+}
+
+func TestJUnitFlagWritesFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "report.xml")
+	pb := writePlaybook(t, "steps:\n  - {name: a, log: {message: hi}}\n")
+	if _, _, code := runCLI(t, "run", pb, "--junit", path); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil || !strings.Contains(string(data), `<testcase name="a"`) {
+		t.Errorf("junit: %s %v", data, err)
+	}
+}

@@ -1,0 +1,101 @@
+package engine_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kindlab/playbook/engine"
+)
+
+const reportPlaybook = header + "steps:\n  - {name: ok, id: ok, exec: {argv: [echo, hello]}}\n  - {name: skip, when: 'false', log: {message: x}}\n  - {name: bad, exec: {shell: 'echo broken >&2; exit 2'}}\n"
+
+func TestJSONReporterParsesBack(t *testing.T) {
+	var buf bytes.Buffer
+	pb := mustLoad(t, reportPlaybook)
+	_, _ = pb.Run(t.Context(), engine.RunOptions{Reporters: []engine.Reporter{engine.NewJSONReporter(&buf)}})
+	var types []string
+	sc := bufio.NewScanner(&buf)
+	for sc.Scan() {
+		var e engine.Event
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		types = append(types, string(e.Type)+":"+e.Step+":"+string(e.Status)+":"+e.Line)
+	}
+	want := []string{"run-started:::", "step-started:ok::", "output:ok::hello", "step-finished:ok:succeeded:",
+		"step-started:skip::", "step-finished:skip:skipped:", "step-started:bad::", "output:bad::broken",
+		"step-finished:bad:failed:", "run-finished::failed:"}
+	if strings.Join(types, "\n") != strings.Join(want, "\n") {
+		t.Errorf("events:\n%s", strings.Join(types, "\n"))
+	}
+}
+
+func TestJUnitReporterParsesBack(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "junit.xml")
+	j := engine.NewJUnitReporter(path)
+	pb := mustLoad(t, reportPlaybook)
+	_, _ = pb.Run(t.Context(), engine.RunOptions{Reporters: []engine.Reporter{j}})
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	var suite struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Skipped  int `xml:"skipped,attr"`
+		Cases    []struct {
+			Name    string `xml:"name,attr"`
+			Failure *struct {
+				Message string `xml:"message,attr"`
+				Body    string `xml:",chardata"`
+			} `xml:"failure"`
+		} `xml:"testcase"`
+	}
+	if err := xml.Unmarshal(data, &suite); err != nil {
+		t.Fatal(err)
+	}
+	if suite.Tests != 3 || suite.Failures != 1 || suite.Skipped != 1 || len(suite.Cases) != 3 {
+		t.Fatalf("suite: %+v", suite)
+	}
+	f := suite.Cases[2].Failure
+	if f == nil || !strings.Contains(f.Message, "exited with code 2: broken") || f.Body != "broken" {
+		t.Errorf("failure: %+v", f)
+	}
+}
+
+func TestTextReporterShowsFailureWithOutput(t *testing.T) {
+	var buf bytes.Buffer
+	pb := mustLoad(t, reportPlaybook)
+	_, _ = pb.Run(t.Context(), engine.RunOptions{Reporters: []engine.Reporter{engine.NewTextReporter(&buf, false)}})
+	out := buf.String()
+	for _, want := range []string{"[1/3] ok (exec)", "    hello", "✓ ok", "- skip skipped", "✗ bad failed after",
+		"FAILED step \"bad\": /bin/sh exited with code 2: broken", "  last 1 lines of output:\n    broken", "playbook t failed after"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "\x1b[") {
+		t.Error("colour codes in a plain report")
+	}
+}
+
+func TestLiveReporterRedrawsAndEndsClean(t *testing.T) {
+	var buf syncBuffer
+	live := engine.NewLiveReporter(&buf, true, func() int { return 60 })
+	pb := mustLoad(t, header+"steps:\n  - {name: slow, probe: {key: live, sleep: 300ms}}\n")
+	_, _ = pb.Run(t.Context(), engine.RunOptions{Reporters: []engine.Reporter{live}})
+	live.Close()
+	out := buf.String()
+	if !strings.Contains(out, "slow (probe)") || !strings.Contains(out, "\x1b[1A\x1b[2K") {
+		t.Errorf("no spinner redraw in %q", out)
+	}
+	if !strings.Contains(out, "succeeded") {
+		t.Errorf("no summary in %q", out)
+	}
+}
