@@ -213,6 +213,14 @@ func yamlSyntaxDiagnostic(path string, data []byte, err error) Diagnostic {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
 	lines := strings.Split(string(data), "\n")
+	if line == 0 {
+		// The parser gives no line for problems found at the end of the input: point there.
+		line = len(lines)
+		if line > 1 && lines[line-1] == "" {
+			line--
+		}
+		col = len([]rune(lines[line-1])) + 1
+	}
 	if line > 0 && line <= len(lines) {
 		if i := strings.IndexByte(lines[line-1], '\t'); i >= 0 && strings.Contains(msg, "cannot start any token") {
 			col = i + 1
