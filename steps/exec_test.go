@@ -36,35 +36,28 @@ func loadRun(t *testing.T, body string, vars ...string) (map[string]engine.Event
 	return finished, lines, err
 }
 
-// A hostile value reaches the program as one argument: no shell sees it.
-func TestExecArgvPassesHostileValuesAsOneArgument(t *testing.T) {
-	pwned := filepath.Join(t.TempDir(), "pwned")
-	hostile := "x; touch " + pwned + " $(touch " + pwned + ") `touch " + pwned + "`\nsecond line"
-	_, lines, err := loadRun(t, "vars: {v: ''}\nsteps:\n  - name: a\n    exec: {argv: [printf, '[%s]', \"${{ vars.v }}\"]}\n", "v="+hostile)
-	if err != nil {
-		t.Fatal(err)
+// A hostile value reaches the program as one argument: argv never sees a shell, and in
+// shell: every interpolated value is quoted.
+func TestHostileValuesStayOneArgument(t *testing.T) {
+	cases := []struct{ name, step string }{
+		{"argv", "exec: {argv: [printf, '[%s]', \"${{ vars.v }}\"]}"},
+		{"shell", "exec: {shell: \"printf '[%s]' ${{ vars.v }}\"}"},
 	}
-	if got := strings.Join(lines, "\n"); got != "["+hostile+"]" {
-		t.Errorf("got %q", got)
-	}
-	if _, err := os.Stat(pwned); err == nil {
-		t.Fatal("the hostile value was executed")
-	}
-}
-
-// In shell:, interpolated values are quoted, so the same value is still one word.
-func TestExecShellQuotesInterpolatedValues(t *testing.T) {
-	pwned := filepath.Join(t.TempDir(), "pwned")
-	hostile := "it's; touch " + pwned + " $(touch " + pwned + ")"
-	_, lines, err := loadRun(t, "vars: {v: ''}\nsteps:\n  - name: a\n    exec: {shell: \"printf '[%s]' ${{ vars.v }}\"}\n", "v="+hostile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := strings.Join(lines, "\n"); got != "["+hostile+"]" {
-		t.Errorf("got %q", got)
-	}
-	if _, err := os.Stat(pwned); err == nil {
-		t.Fatal("the hostile value was executed")
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			pwned := filepath.Join(t.TempDir(), "pwned")
+			hostile := "it's; touch " + pwned + " $(touch " + pwned + ") `touch " + pwned + "`\nsecond line"
+			_, lines, err := loadRun(t, "vars: {v: ''}\nsteps:\n  - name: a\n    "+tc.step+"\n", "v="+hostile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(lines, "\n"); got != "["+hostile+"]" {
+				t.Errorf("got %q", got)
+			}
+			if _, err := os.Stat(pwned); err == nil {
+				t.Fatal("the hostile value was executed")
+			}
+		})
 	}
 }
 
