@@ -19,14 +19,16 @@ const (
 type EventType string
 
 const (
-	RunStarted    EventType = "run-started"
-	StepStarted   EventType = "step-started"
-	StepOutput    EventType = "output"
-	StepRetrying  EventType = "retry"
-	StepFinished  EventType = "step-finished"
-	RunFinished   EventType = "run-finished"
-	OutputTailLen           = 30
+	RunStarted   EventType = "run-started"
+	StepStarted  EventType = "step-started"
+	StepOutput   EventType = "output"
+	StepRetrying EventType = "retry"
+	StepFinished EventType = "step-finished"
+	RunFinished  EventType = "run-finished"
 )
+
+// OutputTailLen is how many last output lines a failed step's report shows.
+const OutputTailLen = 30
 
 // Event is one thing a reporter shows. The JSON form is the `--output json` protocol: one
 // object per line, fields omitted when empty.

@@ -251,15 +251,6 @@ func valueNode(mapping *yaml.Node, key string) *yaml.Node {
 	return mapping
 }
 
-func keyNode(mapping *yaml.Node, key string) *yaml.Node {
-	for i := 0; i+1 < len(mapping.Content); i += 2 {
-		if mapping.Content[i].Value == key {
-			return mapping.Content[i]
-		}
-	}
-	return mapping
-}
-
 func (l *loader) addVars(path string, n *yaml.Node) {
 	n = resolveAlias(n)
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {

@@ -50,14 +50,3 @@ type Retry struct {
 	Delay    Duration `yaml:"delay" doc:"pause between attempts"`
 	Until    *Expr    `yaml:"until" doc:"expression over outputs that must hold for success" pb:"bool"`
 }
-
-// Label is how a step is named in reports: its name and, when set, its id.
-func (s *Step) Label() string {
-	if s.ID != "" && s.ID != s.Name {
-		return s.Name + " (" + s.ID + ")"
-	}
-	return s.Name
-}
-
-// Outputs lists what the step's plugin produces.
-func (s *Step) Outputs() []OutputDoc { return s.plugin.outputs() }

@@ -38,7 +38,7 @@ func newPlanCommand() *cobra.Command {
 				enc := yaml.NewEncoder(os.Stdout)
 				enc.SetIndent(2)
 				defer enc.Close()
-				return enc.Encode(map[string]any{"playbook": pb.Name, "vars": pb.Vars, "steps": steps})
+				return enc.Encode(doc)
 			}
 			return &usageError{fmt.Errorf("--output must be text or json, got %q", output)}
 		},

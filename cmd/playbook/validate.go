@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 )
@@ -25,11 +24,7 @@ func newValidateCommand() *cobra.Command {
 					failed = err
 				}
 			}
-			if failed != nil {
-				return failed
-			}
-			fmt.Fprint(os.Stdout, "")
-			return nil
+			return failed
 		},
 	}
 	lf.register(cmd)
