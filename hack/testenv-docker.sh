@@ -46,9 +46,11 @@ fi
 exec runc "$@"
 WRAP
   chmod +x "$wrapper"
-  if [[ ! -f /etc/docker/daemon.json ]] || ! grep -q kindlab-runc /etc/docker/daemon.json; then
-    echo '{"runtimes": {"kindlab-runc": {"path": "'"$wrapper"'"}}, "default-runtime": "kindlab-runc"}' > /etc/docker/daemon.json
-  fi
+  # Merge into an existing daemon.json: a developer's own settings stay.
+  local cfg=/etc/docker/daemon.json
+  [[ -s $cfg ]] || echo '{}' > "$cfg"
+  jq --arg w "$wrapper" '.runtimes["kindlab-runc"] = {path: $w} | .["default-runtime"] = "kindlab-runc"' "$cfg" > "$cfg.tmp"
+  mv "$cfg.tmp" "$cfg"
 }
 
 docker_up() {
