@@ -39,6 +39,9 @@ type decoder struct {
 	literal  int  // >0 while decoding a value produced by an expression: never a template
 	// plan shows a template that needs step results as its source text instead of deferring.
 	plan bool
+	// noRequired drops "missing required key" errors: set when the mapping had unknown keys,
+	// which already explain what is missing.
+	noRequired bool
 }
 
 func (d *decoder) errorf(n *yaml.Node, suggestion, format string, args ...any) {
@@ -79,6 +82,7 @@ type fieldOpts struct {
 	path   string
 	shell  bool // interpolated values are shell-quoted
 	asBool bool // bare expressions must yield a bool
+	object bool // bare expressions may use `object`
 }
 
 func (d *decoder) isTemplate(n *yaml.Node) bool {
@@ -113,7 +117,13 @@ func (d *decoder) bareExpr(n *yaml.Node, f fieldOpts) *Expr {
 		offset = strings.Index(src, "${{") + 3
 		src = t[3 : len(t)-2]
 	}
-	e, err := compileExpr(src, d.scope, f.asBool)
+	scope := d.scope
+	if f.object {
+		withObject := *scope
+		withObject.Object = true
+		scope = &withObject
+	}
+	e, err := compileExpr(src, scope, f.asBool)
 	if err != nil {
 		d.exprErrorAt(n, offset+runeOffsetToByte(src, err.offset), err)
 		return nil
@@ -196,7 +206,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, f fieldOpts) {
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, item := range n.Content {
-			d.decode(item, s.Index(i), fieldOpts{path: fmt.Sprintf("%s[%d]", f.path, i), shell: f.shell, asBool: f.asBool})
+			d.decode(item, s.Index(i), fieldOpts{path: fmt.Sprintf("%s[%d]", f.path, i), shell: f.shell, asBool: f.asBool, object: f.object})
 		}
 		v.Set(s)
 	case v.Kind() == reflect.Interface:
@@ -265,12 +275,12 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, f fieldOpts) {
 			d.errorf(k, Suggest(k.Value, fields.keys), "unknown key %q in %s (expected one of: %s)", k.Value, orWord(f.path, "mapping"), strings.Join(fields.keys, ", "))
 			continue
 		}
-		d.decode(val, v.Field(fi.index), fieldOpts{path: joinPath(f.path, k.Value), shell: fi.shell, asBool: fi.asBool})
+		d.decode(val, v.FieldByIndex(fi.index), fieldOpts{path: joinPath(f.path, k.Value), shell: fi.shell, asBool: fi.asBool, object: fi.object})
 	}
 	for _, fi := range fields.list {
 		// After an unknown key the missing one is most likely that key misspelled: one
 		// error says it all.
-		if fi.required && !seen[fi.key] && !unknown {
+		if fi.required && !seen[fi.key] && !unknown && !d.noRequired {
 			d.errorf(n, "", "%s: missing required key %q", orWord(f.path, "mapping"), fi.key)
 		}
 	}

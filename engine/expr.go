@@ -23,6 +23,9 @@ type Env struct {
 	Item    any            `expr:"item"`
 	Index   int            `expr:"index"`
 	Outputs map[string]any `expr:"outputs"`
+	// Object is the Kubernetes object a step examines (waitFor's condition), only in
+	// parameters that declare it.
+	Object any `expr:"object"`
 }
 
 // Scope is what an expression may refer to where it stands in the playbook. The type checker
@@ -33,6 +36,7 @@ type Scope struct {
 	Loop    bool     // item and index are defined
 	Outputs []string // non-nil inside retry.until: the current step's outputs
 	InVars  bool     // a var's value: only other vars exist yet
+	Object  bool     // `object` is defined
 }
 
 // StepRef is what an expression can know about another step before anything runs.
@@ -160,6 +164,11 @@ func (c *scopeChecker) Visit(node *ast.Node) {
 			c.runtime = true
 			if !c.scope.Loop {
 				c.fail(n, "", "%q is only defined in a step with loop", n.Value)
+			}
+		case "object":
+			c.runtime = true
+			if !c.scope.Object {
+				c.fail(n, "", "\"object\" is only defined in a parameter that examines an object (waitFor's condition)")
 			}
 		case "outputs":
 			c.runtime = true

@@ -10,12 +10,13 @@ import (
 // `yaml:"key"`, `doc:"..."` and `pb:"required,shell,bool"`.
 type fieldInfo struct {
 	key      string
-	index    int
+	index    []int
 	doc      string
 	typ      reflect.Type
 	required bool
 	shell    bool
 	asBool   bool
+	object   bool // expressions here may use `object`, the Kubernetes object being examined
 }
 
 type structInfo struct {
@@ -31,8 +32,21 @@ func structFields(t reflect.Type) *structInfo {
 		return si.(*structInfo)
 	}
 	si := &structInfo{byKey: map[string]fieldInfo{}}
+	addFields(si, t, nil)
+	structInfoCache.Store(t, si)
+	return si
+}
+
+// addFields collects t's fields; an embedded struct's fields count as the outer struct's own,
+// so plugins share parameter groups (a kubeconfig target) by embedding them.
+func addFields(si *structInfo, t reflect.Type, prefix []int) {
 	for i := 0; i < t.NumField(); i++ {
 		sf := t.Field(i)
+		index := append(append([]int{}, prefix...), i)
+		if sf.Anonymous && sf.Type.Kind() == reflect.Struct {
+			addFields(si, sf.Type, index)
+			continue
+		}
 		key := strings.Split(sf.Tag.Get("yaml"), ",")[0]
 		if key == "-" || !sf.IsExported() {
 			continue
@@ -40,7 +54,7 @@ func structFields(t reflect.Type) *structInfo {
 		if key == "" {
 			key = strings.ToLower(sf.Name[:1]) + sf.Name[1:]
 		}
-		fi := fieldInfo{key: key, index: i, doc: sf.Tag.Get("doc"), typ: sf.Type}
+		fi := fieldInfo{key: key, index: index, doc: sf.Tag.Get("doc"), typ: sf.Type}
 		for _, opt := range strings.Split(sf.Tag.Get("pb"), ",") {
 			switch opt {
 			case "required":
@@ -49,12 +63,12 @@ func structFields(t reflect.Type) *structInfo {
 				fi.shell = true
 			case "bool":
 				fi.asBool = true
+			case "object":
+				fi.object = true
 			}
 		}
 		si.list = append(si.list, fi)
 		si.byKey[key] = fi
 		si.keys = append(si.keys, key)
 	}
-	structInfoCache.Store(t, si)
-	return si
 }

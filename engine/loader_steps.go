@@ -60,6 +60,7 @@ func (l *loader) buildStep(pb *Playbook, decl stepDecl, varScope map[string]bool
 	specNode := &yaml.Node{Kind: yaml.MappingNode, Line: n.Line, Column: n.Column}
 	var typeKeys []*yaml.Node
 	var paramsNode *yaml.Node
+	unknownKeys := 0
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
 		switch {
@@ -69,14 +70,17 @@ func (l *loader) buildStep(pb *Playbook, decl stepDecl, varScope map[string]bool
 			typeKeys = append(typeKeys, k)
 			paramsNode = n.Content[i+1]
 		case k.Value == "until":
+			unknownKeys++
 			l.errorf(decl.file, k, "", "until belongs inside retry: write retry: {attempts: N, until: ...}")
 		default:
+			unknownKeys++
 			l.errorf(decl.file, k, Suggest(k.Value, append(append([]string{}, stepKeys...), pluginNames()...)),
-				"unknown key %q in step (step keys: %s; step types: %s)", k.Value, strings.Join(stepKeys, ", "), strings.Join(pluginNames(), ", "))
+				"unknown key %q in step (step keys: %s; or a step type: playbook steps lists them)", k.Value, strings.Join(stepKeys, ", "))
 		}
 	}
 	scope := &Scope{Vars: varScope, Steps: copyRefs(known)}
 	d := &decoder{file: decl.file, scope: scope, cache: map[*yaml.Node]any{}, env: &Env{Vars: pb.Vars}}
+	d.noRequired = unknownKeys > 0
 	var spec stepSpec
 	d.decode(specNode, reflect.ValueOf(&spec).Elem(), fieldOpts{path: "step"})
 	s := &Step{Name: spec.Name, ID: spec.ID, File: decl.file, Line: n.Line, Col: n.Column, Parallel: spec.Parallel,
@@ -84,7 +88,10 @@ func (l *loader) buildStep(pb *Playbook, decl stepDecl, varScope map[string]bool
 	label := fmt.Sprintf("step %q", spec.Name)
 	switch len(typeKeys) {
 	case 0:
-		l.errorf(decl.file, n, "", "%s has no step type: add exactly one of %s", label, strings.Join(pluginNames(), ", "))
+		if unknownKeys > 0 {
+			break // an unknown key is most likely the misspelled type: said already
+		}
+		l.errorf(decl.file, n, "", "%s has no step type: add exactly one (playbook steps lists them)", label)
 	case 1:
 		s.Type = typeKeys[0].Value
 		s.plugin, _ = lookupPlugin(s.Type)
@@ -97,6 +104,7 @@ func (l *loader) buildStep(pb *Playbook, decl stepDecl, varScope map[string]bool
 	if spec.Parallel < 0 || (spec.Parallel > 0 && spec.Loop == nil) {
 		l.errorf(decl.file, valueNode(n, "parallel"), "", "parallel must be a positive number and goes with loop")
 	}
+	d.noRequired = false
 	if len(d.diags) > 0 || s.plugin == nil {
 		l.diags = append(l.diags, d.diags...)
 		return nil

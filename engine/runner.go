@@ -211,11 +211,7 @@ func (r *runner) runStep(parent context.Context, s *Step) (Status, error) {
 		outputs, status, err = r.runLoop(ctx, s, base, tail)
 	}
 	if err != nil && ctx.Err() != nil {
-		if parent.Err() != nil && !errors.Is(context.Cause(parent), context.Canceled) {
-			err = context.Cause(parent) // the playbook timeout
-		} else if parent.Err() == nil {
-			err = context.Cause(ctx) // this step's own timeout
-		}
+		err = withTimeoutCause(err, parent, ctx)
 	}
 	r.record(s, status, outputs)
 
@@ -379,4 +375,22 @@ func (r *runner) runLoop(ctx context.Context, s *Step, base Event, tail *tailBuf
 		return outputs, status, errors.New(strings.Join(errs, "; "))
 	}
 	return outputs, status, nil
+}
+
+// withTimeoutCause says which timeout stopped a step, keeping what the step itself said
+// about it (waitFor names the objects it was still waiting for).
+func withTimeoutCause(err error, parent, ctx context.Context) error {
+	var cause error
+	switch {
+	case parent.Err() != nil && !errors.Is(context.Cause(parent), context.Canceled):
+		cause = context.Cause(parent) // the playbook timeout
+	case parent.Err() == nil:
+		cause = context.Cause(ctx) // this step's own timeout
+	default:
+		return err // interrupted
+	}
+	if errors.Is(err, cause) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return cause
+	}
+	return fmt.Errorf("%w: %v", cause, err)
 }

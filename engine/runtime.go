@@ -22,6 +22,13 @@ type Runtime struct {
 // Eval evaluates a bare expression parameter (assert's `that`) where the step stands.
 func (rt *Runtime) Eval(e *Expr) (any, error) { return e.Eval(rt.env) }
 
+// EvalObject evaluates e with `object` set, for parameters that examine an object.
+func (rt *Runtime) EvalObject(e *Expr, object any) (any, error) {
+	env := *rt.env
+	env.Object = object
+	return e.Eval(&env)
+}
+
 // Explain lists the value of every name in e, for a failure message that shows why an
 // expression was false without the user re-running anything.
 func (rt *Runtime) Explain(e *Expr) []string { return e.explain(rt.env) }

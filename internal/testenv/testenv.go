@@ -105,7 +105,15 @@ func Namespace(t testing.TB, cfg *rest.Config) string {
 		t.Fatalf("create namespace %s: %v", name, err)
 	}
 	t.Cleanup(func() {
-		_ = cs.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{})
+		// The test server runs no controllers, so a deleted namespace keeps its objects:
+		// delete Services by hand to free the node ports and cluster IPs they hold.
+		ctx := context.Background()
+		if svcs, err := cs.CoreV1().Services(name).List(ctx, metav1.ListOptions{}); err == nil {
+			for _, svc := range svcs.Items {
+				_ = cs.CoreV1().Services(name).Delete(ctx, svc.Name, metav1.DeleteOptions{})
+			}
+		}
+		_ = cs.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{})
 	})
 	return name
 }
