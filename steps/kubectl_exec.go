@@ -1,0 +1,219 @@
+package steps
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/kindlab/playbook/engine"
+	"github.com/kindlab/playbook/internal/kube"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/httpstream"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/remotecommand"
+	utilexec "k8s.io/client-go/util/exec"
+)
+
+type kubeExecParams struct {
+	kube.Target `yaml:",inline"`
+	Argv        []string `yaml:"argv" doc:"the command run in the container, without a shell" pb:"required"`
+	Pod         string   `yaml:"pod" doc:"pod name"`
+	Selector    string   `yaml:"selector" doc:"label selector; the first running pod by name (or each, with allPods)"`
+	DaemonSet   string   `yaml:"daemonset" doc:"namespace/name of a DaemonSet, e.g. kube-system/cilium: its pods"`
+	Namespace   string   `yaml:"namespace" doc:"namespace of pod or selector (default: default)"`
+	Container   string   `yaml:"container" doc:"container name (default: the pod's default container)"`
+	AllPods     bool     `yaml:"allPods" doc:"run in every selected pod, in parallel"`
+	Stdin       string   `yaml:"stdin" doc:"text fed to standard input"`
+	OkExitCodes []int    `yaml:"okExitCodes" doc:"exit codes that count as success besides 0"`
+}
+
+func init() {
+	engine.Register(engine.StepType[kubeExecParams]{
+		Name:    "kubectlExec",
+		Summary: "run a command in a pod (by name, selector or DaemonSet; one pod or all of them)",
+		Outputs: []engine.OutputDoc{
+			{Name: "stdout", Type: "string", Doc: "standard output of the (first) pod"},
+			{Name: "stderr", Type: "string", Doc: "standard error of the (first) pod"},
+			{Name: "exitCode", Type: "int", Doc: "exit code of the (first) pod"},
+			{Name: "pods", Type: "list", Doc: "each pod: pod, node, stdout, stderr, exitCode"},
+		},
+		Validate: func(p *kubeExecParams) error {
+			given := 0
+			for _, s := range []string{p.Pod, p.Selector, p.DaemonSet} {
+				if s != "" {
+					given++
+				}
+			}
+			if given != 1 {
+				return engine.Errorf("pod", "give exactly one of pod, selector or daemonset")
+			}
+			if p.DaemonSet != "" && strings.Count(p.DaemonSet, "/") > 1 {
+				return engine.Errorf("daemonset", "expected namespace/name, got %q", p.DaemonSet)
+			}
+			return nil
+		},
+		Run: runKubeExec,
+	})
+}
+
+func runKubeExec(ctx context.Context, rt *engine.Runtime, p *kubeExecParams) (map[string]any, error) {
+	c, err := kube.Connect(p.Target, rt.Dir())
+	if err != nil {
+		return nil, err
+	}
+	pods, err := selectPods(ctx, c.Clientset, p)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]map[string]any, len(pods))
+	errs := make([]error, len(pods))
+	var wg sync.WaitGroup
+	for i, pod := range pods {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = execInPod(ctx, c, rt.WithPrefix(pod.Name), pod, p)
+		}()
+	}
+	wg.Wait()
+	out := map[string]any{"pods": []any{}}
+	for i, r := range results {
+		out["pods"] = append(out["pods"].([]any), r)
+		if i == 0 {
+			out["stdout"], out["stderr"], out["exitCode"] = r["stdout"], r["stderr"], r["exitCode"]
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// selectPods finds the pods to run in: by name, or the running pods a selector or a
+// DaemonSet's own selector and ownership pick, sorted by name.
+func selectPods(ctx context.Context, cs kubernetes.Interface, p *kubeExecParams) ([]corev1.Pod, error) {
+	ns := p.Namespace
+	if ns == "" {
+		ns = "default"
+	}
+	if p.Pod != "" {
+		pod, err := cs.CoreV1().Pods(ns).Get(ctx, p.Pod, metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return []corev1.Pod{*pod}, nil
+	}
+	selector, owner, what := p.Selector, "", "pods matching "+p.Selector
+	if p.DaemonSet != "" {
+		name := p.DaemonSet
+		if before, after, ok := strings.Cut(p.DaemonSet, "/"); ok {
+			ns, name = before, after
+		}
+		ds, err := cs.AppsV1().DaemonSets(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("daemonset %s/%s: %w", ns, name, err)
+		}
+		sel, err := metav1.LabelSelectorAsSelector(ds.Spec.Selector)
+		if err != nil {
+			return nil, err
+		}
+		selector, owner, what = sel.String(), string(ds.UID), "pods of DaemonSet "+ns+"/"+name
+	}
+	list, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, err
+	}
+	pods := runningPods(list.Items, owner)
+	if len(pods) == 0 {
+		return nil, fmt.Errorf("no running %s in namespace %s (%d found, none running)", what, ns, len(list.Items))
+	}
+	if !p.AllPods {
+		pods = pods[:1]
+	}
+	return pods, nil
+}
+
+func runningPods(pods []corev1.Pod, ownerUID string) []corev1.Pod {
+	var out []corev1.Pod
+	for _, pod := range pods {
+		if pod.Status.Phase != corev1.PodRunning || pod.DeletionTimestamp != nil {
+			continue
+		}
+		if ownerUID != "" && !ownedBy(pod, ownerUID) {
+			continue
+		}
+		out = append(out, pod)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func ownedBy(pod corev1.Pod, uid string) bool {
+	for _, ref := range pod.OwnerReferences {
+		if string(ref.UID) == uid {
+			return true
+		}
+	}
+	return false
+}
+
+// execRequest is the API request behind `kubectl exec`.
+func execRequest(client rest.Interface, pod corev1.Pod, p *kubeExecParams) *rest.Request {
+	return client.Post().Resource("pods").Namespace(pod.Namespace).Name(pod.Name).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{Container: p.Container, Command: p.Argv,
+			Stdin: p.Stdin != "", Stdout: true, Stderr: true}, scheme.ParameterCodec)
+}
+
+func execInPod(ctx context.Context, c *kube.Client, rt *engine.Runtime, pod corev1.Pod, p *kubeExecParams) (map[string]any, error) {
+	req := execRequest(c.Clientset.CoreV1().RESTClient(), pod, p)
+	// WebSocket first, SPDY for servers that do not speak it: what kubectl itself does.
+	ws, err := remotecommand.NewWebSocketExecutor(c.Config, "GET", req.URL().String())
+	if err != nil {
+		return nil, err
+	}
+	spdy, err := remotecommand.NewSPDYExecutor(c.Config, "POST", req.URL())
+	if err != nil {
+		return nil, err
+	}
+	executor, err := remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
+		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var stdout, stderr bytes.Buffer
+	outLines, errLines := rt.Output("stdout"), rt.Output("stderr")
+	opts := remotecommand.StreamOptions{Stdout: io.MultiWriter(&stdout, outLines), Stderr: io.MultiWriter(&stderr, errLines)}
+	if p.Stdin != "" {
+		opts.Stdin = strings.NewReader(p.Stdin)
+	}
+	streamErr := executor.StreamWithContext(ctx, opts)
+	outLines.Close()
+	errLines.Close()
+	return execResult(pod, stdout.String(), stderr.String(), streamErr, p.OkExitCodes)
+}
+
+// execResult turns what the stream returned into outputs: a non-zero exit is an exit code,
+// anything else a failure to run at all.
+func execResult(pod corev1.Pod, stdout, stderr string, streamErr error, ok []int) (map[string]any, error) {
+	code := 0
+	var exitErr utilexec.CodeExitError
+	switch {
+	case errors.As(streamErr, &exitErr):
+		code = exitErr.Code
+	case streamErr != nil:
+		return map[string]any{"pod": pod.Name, "node": pod.Spec.NodeName, "stdout": stdout, "stderr": stderr, "exitCode": -1},
+			fmt.Errorf("pod %s: %w", pod.Name, streamErr)
+	}
+	result := map[string]any{"pod": pod.Name, "node": pod.Spec.NodeName,
+		"stdout": strings.TrimRight(stdout, "\n"), "stderr": strings.TrimRight(stderr, "\n"), "exitCode": code}
+	if code != 0 && !containsInt(ok, code) {
+		return result, fmt.Errorf("pod %s: exited with code %d%s", pod.Name, code, lastLine(stderr))
+	}
+	return result, nil
+}

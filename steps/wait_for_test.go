@@ -1,0 +1,84 @@
+package steps_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kindlab/playbook/internal/testenv"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+const crdManifest = `
+      - apiVersion: apiextensions.k8s.io/v1
+        kind: CustomResourceDefinition
+        metadata: {name: "gadgets.${{ vars.group }}"}
+        spec:
+          group: "${{ vars.group }}"
+          scope: Cluster
+          names: {plural: gadgets, singular: gadget, kind: Gadget}
+          versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}]
+`
+
+func TestWaitForEstablishedAndCondition(t *testing.T) {
+	body := "steps:\n  - name: crd\n    kubectlApply:\n      kubeconfig: \"${{ vars.kubeconfig }}\"\n      manifests:" + crdManifest +
+		"  - name: established\n    id: est\n    waitFor: {kubeconfig: \"${{ vars.kubeconfig }}\", for: established, name: \"gadgets.${{ vars.group }}\", timeout: 30s}\n" +
+		"  - name: namespace active\n    id: ns\n    waitFor:\n      kubeconfig: \"${{ vars.kubeconfig }}\"\n      kind: Namespace\n      name: \"${{ vars.ns }}\"\n      condition: object.status.phase == \"Active\"\n" +
+		"  - name: check\n    assert: {that: [\"len(steps.est.outputs.objects) == 1\", \"steps.ns.outputs.objects[0].metadata.name == vars.ns\"]}\n"
+	if err := kubePlaybook(t, body, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// No controller runs on the test server, so a Deployment never rolls out: the timeout must
+// say which object is pending and why.
+func TestWaitForTimeoutNamesThePendingObject(t *testing.T) {
+	body := "steps:\n  - name: app\n    kubectlApply:\n      kubeconfig: \"${{ vars.kubeconfig }}\"\n      namespace: \"${{ vars.ns }}\"\n      manifests:\n        - {apiVersion: apps/v1, kind: Deployment, metadata: {name: web}, spec: {selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: x}]}}}}\n" +
+		"  - name: rollout\n    waitFor: {kubeconfig: \"${{ vars.kubeconfig }}\", for: rollout, kind: deployment, name: web, namespace: \"${{ vars.ns }}\", timeout: 1s}\n"
+	err := kubePlaybook(t, body, nil)
+	if err == nil {
+		t.Fatal("rollout of a Deployment completed on a server without controllers")
+	}
+	for _, want := range []string{"timed out after 1s", "still waiting for Deployment", "/web: observedGeneration 0 of 1"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+}
+
+// The step's own timeout cuts the wait too, and the message still names what was pending.
+func TestWaitForUnderStepTimeout(t *testing.T) {
+	body := "steps:\n  - name: nodes\n    timeout: 1s\n    waitFor: {kubeconfig: \"${{ vars.kubeconfig }}\", for: nodesReady, selector: kindlab.test/none=x}\n"
+	err := kubePlaybook(t, body, nil)
+	if err == nil || !strings.Contains(err.Error(), "timed out after 1s: still waiting for Node matching kindlab.test/none=x: 0 found, want at least 1") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// A node that becomes Ready while the step waits ends the wait: it is driven by the watch.
+func TestWaitForNodesReadyFollowsTheWatch(t *testing.T) {
+	cs := kubernetes.NewForConfigOrDie(testenv.Kube(t))
+	ctx := context.Background()
+	label := testenv.Name(t, "g")
+	name := testenv.Name(t, "node")
+	node, err := cs.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"kindlab.test/group": label}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.CoreV1().Nodes().Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		node.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady", LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}}
+		if _, err := cs.CoreV1().Nodes().UpdateStatus(context.Background(), node, metav1.UpdateOptions{}); err != nil {
+			t.Error(err)
+		}
+	}()
+	body := "steps:\n  - name: nodes\n    id: n\n    waitFor: {kubeconfig: \"${{ vars.kubeconfig }}\", for: nodesReady, selector: kindlab.test/group=" + label + ", timeout: 20s}\n" +
+		"  - name: check\n    assert: {that: [\"steps.n.outputs.seconds >= 0.4\", \"len(steps.n.outputs.objects) == 1\"]}\n"
+	if err := kubePlaybook(t, body, nil); err != nil {
+		t.Fatal(err)
+	}
+}
