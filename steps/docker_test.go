@@ -1,0 +1,158 @@
+package steps_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kindlab/playbook/engine"
+	"github.com/kindlab/playbook/internal/testenv"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+)
+
+// startContainers runs n containers of the test image, labelled with a group of the test's
+// own (and extra labels), and removes them when the test ends.
+func startContainers(t *testing.T, n int, extra func(i int) map[string]string) (group string, names []string) {
+	t.Helper()
+	cli := testenv.Docker(t)
+	image := testenv.Image(t, cli)
+	group = testenv.Name(t, "g")
+	ctx := context.Background()
+	for i := range n {
+		labels := map[string]string{"kindlab.test/group": group}
+		if extra != nil {
+			for k, v := range extra(i) {
+				labels[k] = v
+			}
+		}
+		name := group + "-" + string(rune('a'+i))
+		created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Image: image,
+			Config: &container.Config{Cmd: []string{"sleep", "600"}, Labels: labels}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			cli.ContainerRemove(context.Background(), created.ID, client.ContainerRemoveOptions{Force: true})
+		})
+		if _, err := cli.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, name)
+	}
+	return group, names
+}
+
+type runResult struct {
+	events []engine.Event
+	err    error
+}
+
+func runPlaybook(t *testing.T, body string, vars ...string) runResult {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "pb.yaml")
+	os.WriteFile(path, []byte("apiVersion: playbook/v1\nkind: Playbook\nname: t\nvars: {group: '', dir: '', names: []}\n"+body), 0o644)
+	pb, err := engine.Load(path, engine.LoadOptions{Vars: append([]string{"dir=" + dir}, vars...)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r runResult
+	_, r.err = pb.Run(context.Background(), engine.RunOptions{Reporters: []engine.Reporter{engine.ReporterFunc(func(e engine.Event) {
+		r.events = append(r.events, e)
+	})}})
+	return r
+}
+
+// Three containers run the command at once: every one starts before any finishes.
+func TestDockerExecRunsInParallel(t *testing.T) {
+	group, _ := startContainers(t, 3, nil)
+	r := runPlaybook(t, "steps:\n  - name: fan out\n    id: x\n    dockerExec: {selector: \"kindlab.test/group=${{ vars.group }}\", shell: 'echo start; sleep 1; echo end'}\n"+
+		"  - name: check\n    assert: {that: [\"len(steps.x.outputs.containers) == 3\", \"all(steps.x.outputs.containers, .stdout == 'start\\\\nend')\"]}\n", "group="+group)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	var order []string
+	prefixes := map[string]bool{}
+	for _, e := range r.events {
+		if e.Type == engine.StepOutput {
+			order = append(order, e.Line)
+			prefixes[e.Prefix] = true
+		}
+	}
+	if strings.Join(order, ",") != "start,start,start,end,end,end" {
+		t.Errorf("output order %v: the containers did not run at once", order)
+	}
+	if len(prefixes) != 3 {
+		t.Errorf("output lines are not labelled by container: %v", prefixes)
+	}
+}
+
+func TestDockerExecExitCodesAndStreams(t *testing.T) {
+	group, names := startContainers(t, 1, nil)
+	r := runPlaybook(t, "steps:\n"+
+		"  - name: allowed\n    id: ok\n    dockerExec: {containers: [\"${{ vars.names[0] }}\"], shell: 'echo out; echo err >&2; exit 3', okExitCodes: [3]}\n"+
+		"  - name: env and user\n    id: env\n    dockerExec: {containers: [\"${{ vars.names[0] }}\"], argv: [sh, -c, 'echo $GREETING $(id -u) $(pwd)'], env: {GREETING: hi}, user: nobody, workdir: /tmp}\n"+
+		"  - name: check\n    assert:\n      that:\n        - steps.ok.outputs.containers[0].exitCode == 3\n        - steps.ok.outputs.containers[0].stdout == 'out'\n        - steps.ok.outputs.containers[0].stderr == 'err'\n        - steps.env.outputs.byContainer[vars.names[0]].stdout == 'hi 65534 /tmp'\n"+
+		"  - name: failing\n    dockerExec: {containers: [\"${{ vars.names[0] }}\"], argv: [sh, -c, 'echo why >&2; exit 4']}\n",
+		"group="+group, "names=["+names[0]+"]")
+	if r.err == nil || !strings.Contains(r.err.Error(), names[0]+": sh exited with code 4: why") {
+		t.Fatalf("err = %v", r.err)
+	}
+	for _, e := range r.events {
+		if e.Type == engine.StepFinished && e.Step != "failing" && e.Status != engine.StatusSucceeded {
+			t.Errorf("%s: %s %s", e.Step, e.Status, e.Error)
+		}
+	}
+}
+
+func TestDockerExecSelectsKindNodesByRole(t *testing.T) {
+	cluster := testenv.Name(t, "kind")
+	startContainers(t, 3, func(i int) map[string]string {
+		role := "worker"
+		if i == 0 {
+			role = "control-plane"
+		}
+		return map[string]string{"io.x-k8s.kind.cluster": cluster, "io.x-k8s.kind.role": role}
+	})
+	r := runPlaybook(t, "steps:\n  - name: workers\n    id: w\n    dockerExec: {kindCluster: \""+cluster+"\", role: worker, argv: [hostname]}\n"+
+		"  - name: all\n    id: all\n    dockerExec: {kindCluster: \""+cluster+"\", argv: [hostname]}\n"+
+		"  - name: check\n    assert: {that: [\"len(steps.w.outputs.containers) == 2\", \"len(steps.all.outputs.containers) == 3\"]}\n")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+}
+
+func TestDockerCpInAndOut(t *testing.T) {
+	group, names := startContainers(t, 2, nil)
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "pingtool"), []byte("#!/bin/sh\necho pong\n"), 0o755)
+	os.MkdirAll(filepath.Join(src, "sub"), 0o755)
+	os.WriteFile(filepath.Join(src, "sub", "note.txt"), []byte("nested"), 0o644)
+	out := t.TempDir()
+	r := runPlaybook(t, "steps:\n"+
+		"  - name: file in\n    dockerCp: {selector: \"kindlab.test/group=${{ vars.group }}\", src: \""+filepath.Join(src, "pingtool")+"\", dest: /usr/local/bin/pingtool}\n"+
+		"  - name: dir in\n    dockerCp: {selector: \"kindlab.test/group=${{ vars.group }}\", src: \""+src+"\", dest: /opt/tools}\n"+
+		"  - name: use them\n    id: use\n    dockerExec: {selector: \"kindlab.test/group=${{ vars.group }}\", shell: 'pingtool && cat /opt/tools/sub/note.txt'}\n"+
+		"  - name: out of one\n    dockerCp: {containers: [\""+names[0]+"\"], direction: out, src: /etc/passwd, dest: \""+filepath.Join(out, "passwd")+"\"}\n"+
+		"  - name: out of both\n    id: both\n    dockerCp: {selector: \"kindlab.test/group=${{ vars.group }}\", direction: out, src: /opt/tools, dest: \""+filepath.Join(out, "tools")+"\"}\n"+
+		"  - name: check\n    assert: {that: [\"all(steps.use.outputs.containers, .stdout == 'pong\\\\nnested')\", \"len(steps.both.outputs.copied) == 2\"]}\n",
+		"group="+group)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(out, "passwd")); !strings.Contains(string(data), "nobody:") {
+		t.Errorf("passwd copied out: %q", data)
+	}
+	for _, n := range names {
+		data, err := os.ReadFile(filepath.Join(out, "tools", n, "sub", "note.txt"))
+		if err != nil || string(data) != "nested" {
+			t.Errorf("%s: %q %v", n, data, err)
+		}
+		if info, err := os.Stat(filepath.Join(out, "tools", n, "pingtool")); err != nil || info.Mode().Perm()&0o100 == 0 {
+			t.Errorf("%s: ping lost its mode: %v", n, err)
+		}
+	}
+}
