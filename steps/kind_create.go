@@ -1,0 +1,197 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/kindlab/playbook/engine"
+	"github.com/kindlab/playbook/internal/docker"
+	"github.com/moby/moby/client"
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+	"sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
+	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
+)
+
+type kindCreateParams struct {
+	kindClusterSpec `yaml:",inline"`
+	Recreate        bool   `yaml:"recreate" doc:"delete and create again when the cluster exists (default: reuse it when its config matches, fail when not)"`
+	Kubeconfig      string `yaml:"kubeconfig" doc:"where to write the cluster's kubeconfig (default: ~/.local/state/playbook/kind/NAME.kubeconfig)"`
+}
+
+func init() {
+	engine.Register(engine.StepType[kindCreateParams]{
+		Name:    "kindCreate",
+		Summary: "create a kind cluster with kind's Go API (no waiting for Ready: that is waitFor's job)",
+		Outputs: []engine.OutputDoc{
+			{Name: "kubeconfig", Type: "string", Doc: "path of the cluster's kubeconfig"},
+			{Name: "nodes", Type: "list", Doc: "each node: name, role, internalIP, containerID"},
+			{Name: "controlPlane", Type: "string", Doc: "name of the (first) control-plane node, e.g. for Cilium's k8sServiceHost"},
+			{Name: "kubernetesVersion", Type: "string", Doc: "version of the node image's Kubernetes"},
+			{Name: "reused", Type: "bool", Doc: "whether an existing cluster with the same config was kept"},
+		},
+		Validate: func(p *kindCreateParams) error {
+			_, err := kindConfig(&p.kindClusterSpec)
+			return err
+		},
+		Plan: func(_ context.Context, p *kindCreateParams) (any, error) {
+			cfg, err := kindConfig(&p.kindClusterSpec)
+			if err != nil {
+				return nil, err
+			}
+			rendered, err := renderKindConfig(cfg)
+			return map[string]any{"kindConfig": rendered}, err
+		},
+		Run: runKindCreate,
+	})
+}
+
+func runKindCreate(ctx context.Context, rt *engine.Runtime, p *kindCreateParams) (map[string]any, error) {
+	cfg, err := kindConfig(&p.kindClusterSpec)
+	if err != nil {
+		return nil, err
+	}
+	want, err := renderKindConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	kubeconfig := p.Kubeconfig
+	if kubeconfig == "" {
+		kubeconfig = defaultKindKubeconfig(p.Name)
+	} else if !filepath.IsAbs(kubeconfig) {
+		kubeconfig = filepath.Join(rt.Dir(), kubeconfig)
+	}
+	if err := os.MkdirAll(kindStateDir(), 0o755); err != nil {
+		return nil, err
+	}
+	provider := kindProvider(rt)
+	existing, err := provider.List()
+	if err != nil {
+		return nil, fmt.Errorf("listing kind clusters: %w", err)
+	}
+	reused := false
+	if contains(existing, p.Name) {
+		if p.Recreate {
+			rt.Logf("deleting kind cluster %s (recreate: true)", p.Name)
+			if err := provider.Delete(p.Name, kubeconfig); err != nil {
+				return nil, err
+			}
+		} else if err := checkReusable(p.Name, want); err != nil {
+			return nil, err
+		} else {
+			reused = true
+			rt.Logf("kind cluster %s exists with the same config: reusing it", p.Name)
+			if err := provider.ExportKubeConfig(p.Name, kubeconfig, false); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if !reused {
+		if err := createCluster(ctx, provider, p.Name, cfg, kubeconfig); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(kindConfigRecord(p.Name), []byte(want), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	outputs, err := kindOutputs(ctx, provider, p.Name)
+	if outputs != nil {
+		outputs["kubeconfig"], outputs["reused"] = kubeconfig, reused
+	}
+	return outputs, err
+}
+
+// createCluster runs kind's create, which takes no context: when the step is cancelled it
+// returns at once, and the containers kind is still making are a finally step's (kindDelete)
+// to remove.
+func createCluster(ctx context.Context, provider *cluster.Provider, name string, cfg *v1alpha4.Cluster, kubeconfig string) error {
+	done := make(chan error, 1)
+	go func() {
+		done <- provider.Create(name, cluster.CreateWithV1Alpha4Config(cfg),
+			cluster.CreateWithWaitForReady(0), cluster.CreateWithKubeconfigPath(kubeconfig),
+			cluster.CreateWithDisplayUsage(false), cluster.CreateWithDisplaySalutation(false))
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("kind create cluster %s: %w", name, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// checkReusable allows reusing a cluster only when this tool created it from the same config.
+func checkReusable(name, want string) error {
+	have, err := os.ReadFile(kindConfigRecord(name))
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("kind cluster %s exists, but playbook did not create it, so its config is unknown; delete it or set recreate: true", name)
+	}
+	if err != nil {
+		return err
+	}
+	if string(have) != want {
+		return fmt.Errorf("kind cluster %s exists with a different config; set recreate: true to replace it. Differences (- existing, + wanted):\n%s", name, lineDiff(string(have), want))
+	}
+	return nil
+}
+
+// lineDiff lists the lines only one side has: enough to see which setting changed.
+func lineDiff(a, b string) string {
+	inA, inB := map[string]bool{}, map[string]bool{}
+	for _, l := range strings.Split(a, "\n") {
+		inA[l] = true
+	}
+	for _, l := range strings.Split(b, "\n") {
+		inB[l] = true
+	}
+	var out []string
+	for _, l := range strings.Split(a, "\n") {
+		if !inB[l] {
+			out = append(out, "- "+l)
+		}
+	}
+	for _, l := range strings.Split(b, "\n") {
+		if !inA[l] {
+			out = append(out, "+ "+l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func kindOutputs(ctx context.Context, provider *cluster.Provider, name string) (map[string]any, error) {
+	list, err := provider.ListNodes(name)
+	if err != nil {
+		return nil, err
+	}
+	cli, err := docker.Client()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{"nodes": []any{}, "controlPlane": "", "kubernetesVersion": ""}
+	var controlPlane nodes.Node
+	for _, n := range list {
+		role, _ := n.Role()
+		ip, _, _ := n.IP()
+		id := ""
+		if info, err := cli.ContainerInspect(ctx, n.String(), client.ContainerInspectOptions{}); err == nil {
+			id = info.Container.ID
+		}
+		out["nodes"] = append(out["nodes"].([]any), map[string]any{"name": n.String(), "role": role, "internalIP": ip, "containerID": id})
+		if role == "control-plane" && (controlPlane == nil || n.String() < controlPlane.String()) {
+			controlPlane = n
+		}
+	}
+	if controlPlane != nil {
+		out["controlPlane"] = controlPlane.String()
+		if v, err := nodeutils.KubeVersion(controlPlane); err == nil {
+			out["kubernetesVersion"] = v
+		}
+	}
+	return out, nil
+}

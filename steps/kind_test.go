@@ -1,0 +1,239 @@
+package steps
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kindlab/playbook/engine"
+	"github.com/kindlab/playbook/internal/testenv"
+	"go.yaml.in/yaml/v3"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// The seed's three kind configs, as kindCreate parameters.
+var seedModes = map[string]string{
+	"kubeproxy": `name: cilium-kubeproxy
+image: kindest/node:v1.23.4
+nodes: [{role: control-plane}, {role: worker, count: 2}]
+networking: {disableDefaultCNI: true}
+registryMirrors: {"mirror.test:5000": "http://mirror.test:5000"}
+`,
+	"kpr": `name: cilium-kubeproxy-replacement
+image: kindest/node:v1.23.4
+nodes: [{role: control-plane}, {role: worker, count: 2}]
+networking: {disableDefaultCNI: true, kubeProxyMode: none}
+registryMirrors: {"mirror.test:5000": "http://mirror.test:5000"}
+`,
+	"kpr-ebpf": `name: cilium-kubeproxy-replacement-ebpf
+image: kindest/node:v1.23.4
+nodes: [{role: control-plane}, {role: worker, count: 2}]
+networking: {disableDefaultCNI: true, kubeProxyMode: none}
+registryMirrors: {"mirror.test:5000": "http://mirror.test:5000"}
+`,
+}
+
+func decodeSpec(t *testing.T, text string) *kindClusterSpec {
+	t.Helper()
+	var s kindClusterSpec
+	if err := yaml.Unmarshal([]byte(text), &s); err != nil {
+		t.Fatal(err)
+	}
+	return &s
+}
+
+func TestKindConfigGoldenForSeedModes(t *testing.T) {
+	for mode, params := range seedModes {
+		t.Run(mode, func(t *testing.T) {
+			cfg, err := kindConfig(decodeSpec(t, params))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := renderKindConfig(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("testdata", "kind", mode+".yaml")
+			if *update {
+				os.WriteFile(golden, []byte(got), 0o644)
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./steps -run Golden -update)", err)
+			}
+			if got != string(want) {
+				t.Errorf("config differs from %s:\n%s", golden, lineDiff(string(want), got))
+			}
+		})
+	}
+}
+
+func TestKindConfigErrors(t *testing.T) {
+	cases := []struct{ params, want string }{
+		{"name: x\nnodes: [{role: controlplane}]\n", `nodes[0].role: must be control-plane or worker, got "controlplane"; did you mean "control-plane"?`},
+		{"name: x\nnodes: [{role: worker}]\n", "nodes: a cluster needs a control-plane node"},
+		{"name: x\nnetworking: {kubeProxyMode: nnoe}\n", `networking.kubeProxyMode: must be one of iptables, ipvs, nftables, none, got "nnoe"; did you mean "none"?`},
+		{"name: x\nnetworking: {podSubnet: 10.0.0.0}\n", `networking.podSubnet: "10.0.0.0" is not a CIDR`},
+		{"name: x\nraw: {networking: {disableDefaultCNl: true}}\n", `raw: not a kind Cluster config: error unmarshaling JSON: while decoding JSON: json: unknown field "disableDefaultCNl"`},
+	}
+	for _, tc := range cases {
+		_, err := kindConfig(decodeSpec(t, tc.params))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%s: err = %v\nwant %s", tc.params, err, tc.want)
+		}
+	}
+}
+
+// raw is the starting document; the step's own fields apply over it.
+func TestKindConfigRawIsTheBase(t *testing.T) {
+	cfg, err := kindConfig(decodeSpec(t, "name: x\nimage: img\nraw: {featureGates: {Foo: true}, networking: {podSubnet: 10.9.0.0/16}}\nnetworking: {kubeProxyMode: none}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.FeatureGates["Foo"] || cfg.Networking.PodSubnet != "10.9.0.0/16" || cfg.Networking.KubeProxyMode != "none" || cfg.Nodes[0].Image != "img" {
+		t.Errorf("%+v", cfg)
+	}
+}
+
+func TestCheckReusable(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	os.MkdirAll(kindStateDir(), 0o755)
+	if err := checkReusable("c", "a: 1\n"); err == nil || !strings.Contains(err.Error(), "playbook did not create it") {
+		t.Errorf("unknown cluster: %v", err)
+	}
+	os.WriteFile(kindConfigRecord("c"), []byte("a: 1\nb: 2\n"), 0o644)
+	if err := checkReusable("c", "a: 1\nb: 2\n"); err != nil {
+		t.Errorf("same config: %v", err)
+	}
+	err := checkReusable("c", "a: 1\nb: 3\n")
+	if err == nil || !strings.Contains(err.Error(), "- b: 2\n+ b: 3") {
+		t.Errorf("changed config: %v", err)
+	}
+}
+
+// No kind node image can be pulled here: kindCreate with a local non-node image must fail
+// with kind's own reason, leave no containers behind, and kindDelete must then be a no-op.
+func TestKindCreateOnRealDockerFailsCleanly(t *testing.T) {
+	cli := testenv.Docker(t)
+	image := testenv.Image(t, cli)
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	name := testenv.Name(t, "k")[:20]
+	dir := t.TempDir()
+	path := filepath.Join(dir, "pb.yaml")
+	os.WriteFile(path, []byte("apiVersion: playbook/v1\nkind: Playbook\nname: k\nsteps:\n"+
+		"  - name: create\n    ignoreErrors: true\n    kindCreate: {name: "+name+", image: "+image+", networking: {disableDefaultCNI: true}}\n"+
+		"  - name: delete\n    id: del\n    kindDelete: {name: "+name+"}\n"), 0o644)
+	pb, err := engine.Load(path, engine.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failure string
+	_, err = pb.Run(context.Background(), engine.RunOptions{Reporters: []engine.Reporter{engine.ReporterFunc(func(e engine.Event) {
+		if e.Type == engine.StepFinished && e.Step == "create" {
+			failure = e.Error
+		}
+	})}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(failure, "kind create cluster "+name) {
+		t.Errorf("create error %q does not say what failed", failure)
+	}
+	t.Logf("kind said: %s", failure)
+	provider := kindProvider(nil)
+	if nodes, _ := provider.ListNodes(name); len(nodes) != 0 {
+		t.Errorf("containers left behind: %v", nodes)
+	}
+}
+
+// `playbook plan` shows the generated kind config.
+func TestKindCreatePlanShowsConfig(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "pb.yaml")
+	os.WriteFile(path, []byte("apiVersion: playbook/v1\nkind: Playbook\nname: k\nvars: {mode: none}\nsteps:\n  - name: create\n    kindCreate: {name: c, nodes: [{role: control-plane}, {role: worker, count: 2}], networking: {kubeProxyMode: \"${{ vars.mode }}\"}}\n"), 0o644)
+	pb, err := engine.Load(path, engine.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps, err := pb.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := steps[0].Detail.(map[string]any)["kindConfig"].(string)
+	if !strings.Contains(cfg, "kubeProxyMode: none") || strings.Count(cfg, "role: worker") != 2 {
+		t.Errorf("plan shows:\n%s", cfg)
+	}
+}
+
+func TestKindLoadSavesImagesAndNeedsACluster(t *testing.T) {
+	cli := testenv.Docker(t)
+	image := testenv.Image(t, cli)
+	archive, err := saveImages(context.Background(), []string{image})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(archive)
+	if info, err := os.Stat(archive); err != nil || info.Size() < 1<<20 {
+		t.Errorf("archive %s: %v", archive, err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "pb.yaml")
+	os.WriteFile(path, []byte("apiVersion: playbook/v1\nkind: Playbook\nname: k\nsteps:\n  - name: load\n    kindLoad: {name: no-such-cluster, images: ["+image+"]}\n"), 0o644)
+	pb, _ := engine.Load(path, engine.LoadOptions{})
+	_, err = pb.Run(context.Background(), engine.RunOptions{})
+	if err == nil || !strings.Contains(err.Error(), "kind cluster no-such-cluster has no nodes (does it exist?)") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// TestKindE2E needs a machine that can pull kind node images, which CI here cannot:
+// PLAYBOOK_E2E=1 go test ./steps -run KindE2E -v
+func TestKindE2E(t *testing.T) {
+	if os.Getenv("PLAYBOOK_E2E") == "" {
+		t.Skip("set PLAYBOOK_E2E=1 on a machine that can pull kind node images (CI here cannot; see README)")
+	}
+	cli := testenv.Docker(t)
+	image := testenv.Image(t, cli)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "pb.yaml")
+	os.WriteFile(path, []byte(`apiVersion: playbook/v1
+kind: Playbook
+name: kind-e2e
+steps:
+  - name: create
+    id: kind
+    kindCreate: {name: playbook-e2e, nodes: [{role: control-plane}, {role: worker}], recreate: true}
+  - name: again
+    id: again
+    kindCreate: {name: playbook-e2e, nodes: [{role: control-plane}, {role: worker}]}
+  - name: load
+    kindLoad: {name: playbook-e2e, images: [`+image+`]}
+  - name: images in nodes
+    id: crictl
+    dockerExec: {kindCluster: playbook-e2e, argv: [crictl, images]}
+  - name: check
+    assert:
+      that:
+        - len(steps.kind.outputs.nodes) == 2
+        - steps.kind.outputs.controlPlane == "playbook-e2e-control-plane"
+        - steps.again.outputs.reused
+        - all(steps.crictl.outputs.containers, .stdout contains "busybox")
+finally:
+  - name: delete
+    kindDelete: {name: playbook-e2e}
+`), 0o644)
+	pb, err := engine.Load(path, engine.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	_, err = pb.Run(context.Background(), engine.RunOptions{Reporters: []engine.Reporter{engine.NewTextReporter(&log, false)}})
+	t.Log(log.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+}
