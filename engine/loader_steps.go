@@ -3,7 +3,10 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -190,22 +193,72 @@ func (l *loader) checkParams(d *decoder, s *Step, typeKey *yaml.Node) {
 		return
 	}
 	if err := s.plugin.validate(params.Interface()); err != nil {
-		d.diags = append(d.diags, validationDiagnostic(d.file, node, s.Type, err))
+		d.diags = append(d.diags, validationDiagnostics(d.file, node, s.Type, err)...)
+		return
+	}
+	if err := s.plugin.check(params.Interface(), filepath.Dir(d.file)); err != nil {
+		d.diags = append(d.diags, validationDiagnostics(d.file, node, s.Type, err)...)
 		return
 	}
 	s.static = params.Interface()
 }
 
+// validationDiagnostics places each problem of a validation error (errors.Join of several
+// is allowed) in the playbook.
+func validationDiagnostics(file string, params *yaml.Node, typ string, err error) Diagnostics {
+	var out Diagnostics
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			out = append(out, validationDiagnostics(file, params, typ, e)...)
+		}
+		return out
+	}
+	return Diagnostics{validationDiagnostic(file, params, typ, err)}
+}
+
 func validationDiagnostic(file string, params *yaml.Node, typ string, err error) Diagnostic {
+	var d Diagnostic
+	if errors.As(err, &d) {
+		return d // the plugin knows the place itself (a line in a values file)
+	}
 	var fe *FieldError
 	at := params
 	msg := typ + ": " + err.Error()
 	if errors.As(err, &fe) {
-		first := strings.SplitN(fe.Field, ".", 2)[0]
-		if params.Kind == yaml.MappingNode {
-			at = valueNode(params, first)
-		}
+		at = nodeAtPath(params, fe.Field)
 		msg = typ + "." + fe.Field + ": " + fe.Msg
 	}
 	return Diagnostic{File: file, Line: at.Line, Col: at.Column, Msg: msg}
+}
+
+var pathSegmentRE = regexp.MustCompile(`[^.\[\]]+|\[\d+\]`)
+
+// nodeAtPath finds the node a field path like "values.debug.enabled" or "set[2]" names, or
+// the deepest one that exists on the way.
+func nodeAtPath(n *yaml.Node, path string) *yaml.Node {
+	n = resolveAlias(n)
+	for _, seg := range pathSegmentRE.FindAllString(path, -1) {
+		var next *yaml.Node
+		switch {
+		case strings.HasPrefix(seg, "[") && n.Kind == yaml.SequenceNode:
+			i, _ := strconv.Atoi(strings.Trim(seg, "[]"))
+			if i < len(n.Content) {
+				next = n.Content[i]
+			}
+		case n.Kind == yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == seg {
+					next = n.Content[i+1]
+					if i+1 < len(n.Content) && resolveAlias(next).Kind == yaml.ScalarNode {
+						next = n.Content[i] // point at the key of a leaf: that is what is wrong
+					}
+				}
+			}
+		}
+		if next == nil {
+			return n
+		}
+		n = resolveAlias(next)
+	}
+	return n
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"path/filepath"
 )
 
 // PlannedStep is one step as `playbook plan` shows it: parameters resolved as far as vars
@@ -23,6 +24,25 @@ type PlannedStep struct {
 	Pending bool `json:"pending,omitempty" yaml:"pending,omitempty"`
 }
 
+type (
+	renderKey struct{}
+	dirKey    struct{}
+)
+
+// PlaybookDir is the directory of the playbook being planned, for Plan hooks that read files.
+func PlaybookDir(ctx context.Context) string {
+	dir, _ := ctx.Value(dirKey{}).(string)
+	return dir
+}
+
+// WithRender asks step types to include rendered output in their plan (`plan --render`).
+func WithRender(ctx context.Context) context.Context {
+	return context.WithValue(ctx, renderKey{}, true)
+}
+
+// RenderRequested reports whether the plan should include rendered output.
+func RenderRequested(ctx context.Context) bool { return ctx.Value(renderKey{}) == true }
+
 // Plan describes every step without running anything.
 func (pb *Playbook) Plan(ctx context.Context) ([]PlannedStep, error) {
 	var out []PlannedStep
@@ -41,7 +61,7 @@ func (pb *Playbook) Plan(ctx context.Context) ([]PlannedStep, error) {
 			ps.Timeout = s.Timeout.String()
 		}
 		if s.static != nil {
-			detail, err := s.plugin.plan(ctx, s.static)
+			detail, err := s.plugin.plan(context.WithValue(ctx, dirKey{}, filepath.Dir(s.File)), s.static)
 			if err != nil {
 				return nil, &StepError{Step: s.Name, ID: s.ID, Cause: err}
 			}

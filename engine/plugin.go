@@ -25,7 +25,11 @@ type StepType[P any] struct {
 	Outputs []OutputDoc
 	// Validate checks rules between fields; return FieldError to point at one field.
 	Validate func(p *P) error
-	// Plan describes what Run would do, without side effects (optional).
+	// Check runs at load time after Validate, for checks that read files (dir is the
+	// playbook's directory); they are made again when the step runs.
+	Check func(p *P, dir string) error
+	// Plan describes what Run would do, without side effects (optional); PlaybookDir(ctx)
+	// is the playbook's directory.
 	Plan func(ctx context.Context, p *P) (any, error)
 	Run  func(ctx context.Context, rt *Runtime, p *P) (map[string]any, error)
 }
@@ -50,6 +54,7 @@ type plugin interface {
 	outputs() []OutputDoc
 	paramsType() reflect.Type
 	validate(p any) error
+	check(p any, dir string) error
 	plan(ctx context.Context, p any) (any, error)
 	run(ctx context.Context, rt *Runtime, p any) (map[string]any, error)
 }
@@ -64,6 +69,13 @@ func (t *StepType[P]) validate(p any) error {
 		return nil
 	}
 	return t.Validate(p.(*P))
+}
+
+func (t *StepType[P]) check(p any, dir string) error {
+	if t.Check == nil {
+		return nil
+	}
+	return t.Check(p.(*P), dir)
 }
 
 func (t *StepType[P]) plan(ctx context.Context, p any) (any, error) {

@@ -250,6 +250,11 @@ func (r *runner) runItem(ctx context.Context, s *Step, env *Env, base Event, tai
 	rt := &Runtime{dir: r.dir, base: base, em: r.em, tail: tail, env: env}
 	for attempt := 1; ; attempt++ {
 		out, err := s.plugin.run(ctx, rt, params)
+		if fe := (*FieldError)(nil); errors.As(err, &fe) {
+			// A parameter found wrong only at run time (a chart downloaded now) still gets
+			// its place in the playbook.
+			err = validationDiagnostics(s.File, s.params, s.Type, err)
+		}
 		if err == nil && s.Retry != nil && s.Retry.Until != nil {
 			untilEnv := *env
 			untilEnv.Outputs = out
@@ -300,7 +305,7 @@ func (s *Step) resolveParams(env *Env) (any, error) {
 		return nil, d.diags[0]
 	}
 	if err := s.plugin.validate(params.Interface()); err != nil {
-		return nil, validationDiagnostic(s.File, s.params, s.Type, err)
+		return nil, validationDiagnostics(s.File, s.params, s.Type, err)
 	}
 	return params.Interface(), nil
 }

@@ -41,9 +41,12 @@ func exitCode(err error) int {
 	if errors.As(err, &reported) {
 		err = reported.err
 	}
+	var stepErr *engine.StepError
 	switch {
 	case errors.Is(err, engine.ErrInterrupted):
 		return exitInterrupted
+	case errors.As(err, &stepErr):
+		return exitStepFailed // steps ran, even if the one that failed found bad input
 	case engine.IsInvalidInput(err), isUsage(err):
 		return exitInvalid
 	}

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+
 	"encoding/json"
 	"fmt"
+	"github.com/kindlab/playbook/engine"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -14,6 +16,7 @@ func newPlanCommand() *cobra.Command {
 	var (
 		lf     loadFlags
 		output string
+		render bool
 	)
 	cmd := &cobra.Command{
 		Use:   "plan FILE",
@@ -24,7 +27,11 @@ func newPlanCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			steps, err := pb.Plan(context.Background())
+			ctx := context.Background()
+			if render {
+				ctx = engine.WithRender(ctx)
+			}
+			steps, err := pb.Plan(ctx)
 			if err != nil {
 				return err
 			}
@@ -45,5 +52,6 @@ func newPlanCommand() *cobra.Command {
 	}
 	lf.register(cmd)
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text (YAML) or json")
+	cmd.Flags().BoolVar(&render, "render", false, "include what steps would produce (helmInstall: the rendered manifests, client-side)")
 	return cmd
 }

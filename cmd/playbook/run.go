@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -44,7 +45,8 @@ func newRunCommand() *cobra.Command {
 				return err
 			}
 			if runErr != nil {
-				if engine.IsInvalidInput(runErr) {
+				var stepErr *engine.StepError
+				if !errors.As(runErr, &stepErr) && engine.IsInvalidInput(runErr) {
 					return runErr // a bad --only or --start-at: nothing ran, say why
 				}
 				return &alreadyReported{runErr}

@@ -1,0 +1,349 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"reflect"
+	"time"
+
+	"github.com/kindlab/playbook/engine"
+	"github.com/kindlab/playbook/internal/helmchart"
+	"github.com/kindlab/playbook/internal/kube"
+	"helm.sh/helm/v4/pkg/action"
+	"helm.sh/helm/v4/pkg/chart/common"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	helmkube "helm.sh/helm/v4/pkg/kube"
+	releasei "helm.sh/helm/v4/pkg/release"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	release "helm.sh/helm/v4/pkg/release/v1"
+	"helm.sh/helm/v4/pkg/storage/driver"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+)
+
+type helmInstallParams struct {
+	kube.Target     `yaml:",inline"`
+	helmValues      `yaml:",inline"`
+	Release         string          `yaml:"release" doc:"release name" pb:"required"`
+	Namespace       string          `yaml:"namespace" doc:"release namespace (default: default)"`
+	CreateNamespace bool            `yaml:"createNamespace" doc:"create the namespace when missing"`
+	Repo            string          `yaml:"repo" doc:"chart repository URL (with chart: its name in the repository)"`
+	Chart           string          `yaml:"chart" doc:"chart name in repo, a local directory or .tgz (relative to the playbook), or oci://host/path/name" pb:"required"`
+	Version         string          `yaml:"version" doc:"chart version or constraint (default: the newest)"`
+	PlainHTTP       bool            `yaml:"plainHTTP" doc:"reach an OCI registry without TLS"`
+	Wait            bool            `yaml:"wait" doc:"wait until the release's resources are ready"`
+	Timeout         engine.Duration `yaml:"timeout" doc:"for install, upgrade and wait (default 5m)"`
+	Atomic          bool            `yaml:"atomic" doc:"roll back (or uninstall a new release) when it fails"`
+	StrictValues    *bool           `yaml:"strictValues" doc:"fail on values the chart does not read (default true); false: warn"`
+	KubeVersion     string          `yaml:"kubeVersion" doc:"Kubernetes version for plan --render when the cluster cannot be asked"`
+}
+
+func init() {
+	engine.Register(engine.StepType[helmInstallParams]{
+		Name:    "helmInstall",
+		Summary: "install or upgrade a Helm chart with the Helm 4 SDK; unknown values are an error",
+		Outputs: []engine.OutputDoc{
+			{Name: "release", Type: "string"}, {Name: "namespace", Type: "string"},
+			{Name: "revision", Type: "int"}, {Name: "status", Type: "string", Doc: "deployed, failed, ..."},
+			{Name: "result", Type: "string", Doc: "installed, upgraded or unchanged"},
+			{Name: "chartVersion", Type: "string"},
+			{Name: "values", Type: "map", Doc: "the merged user values (files, values, set)"},
+		},
+		Validate: func(p *helmInstallParams) error {
+			if p.Repo != "" && (filepath.IsAbs(p.Chart) || filepath.Ext(p.Chart) == ".tgz") {
+				return engine.Errorf("chart", "with repo, chart is the chart's name in the repository, not a path")
+			}
+			return nil
+		},
+		Check: checkHelmValuesOffline,
+		Plan:  planHelmInstall,
+		Run:      runHelmInstall,
+	})
+}
+
+func (p *helmInstallParams) source(dir string) helmchart.Source {
+	return helmchart.Source{Repo: p.Repo, Chart: p.Chart, Version: p.Version, Dir: dir, PlainHTTP: p.PlainHTTP}
+}
+
+func (p *helmInstallParams) strict() bool { return p.StrictValues == nil || *p.StrictValues }
+
+func (p *helmInstallParams) namespace() string {
+	if p.Namespace == "" {
+		return "default"
+	}
+	return p.Namespace
+}
+
+// checkHelmValuesOffline checks values against the chart at load time when the chart is at
+// hand without the network (local, or downloaded before); otherwise the step checks them.
+func checkHelmValuesOffline(p *helmInstallParams, dir string) error {
+	path := offlineChart(p, dir)
+	if path == "" || !p.strict() {
+		return nil
+	}
+	ch, err := helmchart.Load(context.Background(), helmchart.Source{Chart: path}, func(string, ...any) {})
+	if err != nil {
+		return engine.Errorf("chart", "%v", err)
+	}
+	known, err := knownValues(path, ch)
+	if err != nil {
+		return engine.Errorf("chart", "%v", err)
+	}
+	return p.check(known, dir)
+}
+
+// offlineChart is the chart's path if it can be had without the network, else "".
+func offlineChart(p *helmInstallParams, dir string) string {
+	s := p.source(dir)
+	if local := s.LocalPath(); local != "" {
+		return local
+	}
+	return helmchart.Cached(s)
+}
+
+func runHelmInstall(ctx context.Context, rt *engine.Runtime, p *helmInstallParams) (map[string]any, error) {
+	ch, path, err := loadChart(ctx, rt, p)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := p.merged(rt.Dir())
+	if err != nil {
+		return nil, err
+	}
+	known, err := knownValues(path, ch)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.check(known, rt.Dir()); err != nil {
+		if p.strict() {
+			return nil, err
+		}
+		rt.Logf("warning: %v", err)
+	}
+	cfg, err := helmConfig(p, rt.Dir())
+	if err != nil {
+		return nil, err
+	}
+	timeout := p.Timeout.Duration
+	if timeout == 0 {
+		timeout = 5 * time.Minute
+	}
+	current, err := lastRelease(cfg, p.Release)
+	if err != nil {
+		return nil, err
+	}
+	var rel *release.Release
+	result := "installed"
+	if current == nil || current.Info.Status == rcommon.StatusUninstalled {
+		install := action.NewInstall(cfg)
+		install.ReleaseName, install.Namespace, install.CreateNamespace = p.Release, p.namespace(), p.CreateNamespace
+		install.Timeout, install.WaitStrategy, install.RollbackOnFailure = timeout, waitStrategy(p.Wait), p.Atomic
+		install.Replace = current != nil
+		rt.Logf("installing %s (chart %s %s) into %s", p.Release, ch.Metadata.Name, ch.Metadata.Version, p.namespace())
+		r, err := install.RunWithContext(ctx, ch, vals)
+		if rel, err = asRelease(r, err); err != nil {
+			return nil, fmt.Errorf("install %s: %w", p.Release, err)
+		}
+	} else {
+		if unchanged, err := upgradeIsNoOp(ctx, cfg, p, ch, vals, current); err != nil {
+			return nil, err
+		} else if unchanged {
+			rt.Logf("%s is up to date (revision %d): nothing to do", p.Release, current.Version)
+			return releaseOutputs(current, "unchanged", vals), nil
+		}
+		upgrade := newUpgrade(cfg, p, timeout)
+		rt.Logf("upgrading %s (chart %s %s)", p.Release, ch.Metadata.Name, ch.Metadata.Version)
+		r, err := upgrade.RunWithContext(ctx, p.Release, ch, vals)
+		if rel, err = asRelease(r, err); err != nil {
+			return nil, fmt.Errorf("upgrade %s: %w", p.Release, err)
+		}
+		result = "upgraded"
+	}
+	rt.Logf("%s: revision %d %s", p.Release, rel.Version, rel.Info.Status)
+	return releaseOutputs(rel, result, vals), nil
+}
+
+func loadChart(ctx context.Context, rt *engine.Runtime, p *helmInstallParams) (*chart.Chart, string, error) {
+	path, err := helmchart.Locate(ctx, p.source(rt.Dir()), rt.Logf)
+	if err != nil {
+		return nil, "", err
+	}
+	ch, err := helmchart.Load(ctx, helmchart.Source{Chart: path}, rt.Logf)
+	return ch, path, err
+}
+
+func newUpgrade(cfg *action.Configuration, p *helmInstallParams, timeout time.Duration) *action.Upgrade {
+	upgrade := action.NewUpgrade(cfg)
+	upgrade.Namespace, upgrade.Timeout, upgrade.WaitStrategy = p.namespace(), timeout, waitStrategy(p.Wait)
+	upgrade.RollbackOnFailure, upgrade.CleanupOnFail = p.Atomic, p.Atomic
+	return upgrade
+}
+
+// upgradeIsNoOp renders the upgrade without applying it and compares it with the deployed
+// release: same chart, same values, same manifest means there is nothing to do (and no new
+// revision to make).
+func upgradeIsNoOp(ctx context.Context, cfg *action.Configuration, p *helmInstallParams, ch *chart.Chart, vals map[string]any, current *release.Release) (bool, error) {
+	if current.Info.Status != rcommon.StatusDeployed || current.Chart == nil || current.Chart.Metadata.Version != ch.Metadata.Version {
+		return false, nil
+	}
+	dry := newUpgrade(cfg, p, time.Minute)
+	dry.DryRunStrategy = action.DryRunClient
+	r, err := dry.RunWithContext(ctx, p.Release, ch, vals)
+	planned, err := asRelease(r, err)
+	if err != nil {
+		return false, fmt.Errorf("upgrade %s (dry run): %w", p.Release, err)
+	}
+	return planned.Manifest == current.Manifest && sameValues(planned.Config, current.Config), nil
+}
+
+// sameValues compares values as JSON would: numbers from YAML and from storage differ in Go
+// type but not in meaning.
+func sameValues(a, b map[string]any) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	var na, nb any
+	json.Unmarshal(ja, &na)
+	json.Unmarshal(jb, &nb)
+	return reflect.DeepEqual(na, nb)
+}
+
+func waitStrategy(wait bool) helmkube.WaitStrategy {
+	if wait {
+		return helmkube.StatusWatcherStrategy
+	}
+	return helmkube.HookOnlyStrategy
+}
+
+func helmConfig(p *helmInstallParams, dir string) (*action.Configuration, error) {
+	return newHelmConfig(p.Target, p.namespace(), dir)
+}
+
+func newHelmConfig(t kube.Target, namespace, dir string) (*action.Configuration, error) {
+	flags := genericclioptions.NewConfigFlags(false)
+	kubeconfig := t.Kubeconfig
+	if kubeconfig != "" && !filepath.IsAbs(kubeconfig) {
+		kubeconfig = filepath.Join(dir, kubeconfig)
+	}
+	flags.KubeConfig, flags.Context, flags.Namespace = &kubeconfig, &t.Context, &namespace
+	cfg := action.NewConfiguration()
+	cfg.SetLogger(slog.New(slog.NewTextHandler(io.Discard, nil)).Handler())
+	if err := cfg.Init(flags, namespace, "secret"); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func lastRelease(cfg *action.Configuration, name string) (*release.Release, error) {
+	history := action.NewHistory(cfg)
+	history.Max = 1
+	rels, err := history.Run(name)
+	if errors.Is(err, driver.ErrReleaseNotFound) || err == nil && len(rels) == 0 {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var latest *release.Release
+	for _, r := range rels {
+		if rel, ok := r.(*release.Release); ok && (latest == nil || rel.Version > latest.Version) {
+			latest = rel
+		}
+	}
+	return latest, nil
+}
+
+func asRelease(r releasei.Releaser, err error) (*release.Release, error) {
+	if err != nil {
+		return nil, err
+	}
+	rel, ok := r.(*release.Release)
+	if !ok {
+		return nil, fmt.Errorf("unexpected release type %T", r)
+	}
+	return rel, nil
+}
+
+func releaseOutputs(rel *release.Release, result string, vals map[string]any) map[string]any {
+	version := ""
+	if rel.Chart != nil && rel.Chart.Metadata != nil {
+		version = rel.Chart.Metadata.Version
+	}
+	return map[string]any{"release": rel.Name, "namespace": rel.Namespace, "revision": rel.Version,
+		"status": string(rel.Info.Status), "result": result, "chartVersion": version, "values": vals}
+}
+
+// planHelmInstall shows the merged values and, with --render, the manifests rendered on this
+// machine for the target's Kubernetes version. It never downloads.
+func planHelmInstall(ctx context.Context, p *helmInstallParams) (any, error) {
+	dir := engine.PlaybookDir(ctx)
+	vals, err := p.merged(dir)
+	if err != nil {
+		return nil, err
+	}
+	detail := map[string]any{"values": vals}
+	path := offlineChart(p, dir)
+	if path == "" {
+		detail["chart"] = fmt.Sprintf("%s %s from %s (not downloaded yet; plan does not fetch)", p.Chart, p.Version, p.Repo)
+		if engine.RenderRequested(ctx) {
+			return nil, engine.Errorf("chart", "cannot render: the chart is not in the cache; use a local chart (e.g. --var ciliumChart=path) or run once")
+		}
+		return detail, nil
+	}
+	ch, err := helmchart.Load(ctx, helmchart.Source{Chart: path}, func(string, ...any) {})
+	if err != nil {
+		return nil, err
+	}
+	detail["chart"] = ch.Metadata.Name + " " + ch.Metadata.Version
+	if !engine.RenderRequested(ctx) {
+		return detail, nil
+	}
+	kubeVersion, err := targetKubeVersion(p, dir)
+	if err != nil {
+		return nil, err
+	}
+	manifest, err := renderClientSide(ctx, p, ch, vals, kubeVersion)
+	if err != nil {
+		return nil, err
+	}
+	detail["kubeVersion"], detail["manifests"] = kubeVersion, manifest
+	return detail, nil
+}
+
+// targetKubeVersion is the version to render for: the kubeVersion parameter, else the target
+// cluster's own. Helm's built-in default would make charts with a kubeVersion constraint
+// refuse to render, or render for the wrong API versions.
+func targetKubeVersion(p *helmInstallParams, dir string) (string, error) {
+	if p.KubeVersion != "" {
+		return p.KubeVersion, nil
+	}
+	if p.Kubeconfig != "" {
+		if c, err := kube.Connect(p.Target, dir); err == nil {
+			c.Config.Timeout = 3 * time.Second
+			if v, err := c.Clientset.Discovery().ServerVersion(); err == nil {
+				return v.GitVersion, nil
+			}
+		}
+	}
+	return "", engine.Errorf("kubeVersion", "plan --render needs the cluster's Kubernetes version: set kubeVersion (the cluster cannot be asked)")
+}
+
+func renderClientSide(ctx context.Context, p *helmInstallParams, ch *chart.Chart, vals map[string]any, kubeVersion string) (string, error) {
+	kv, err := common.ParseKubeVersion(kubeVersion)
+	if err != nil {
+		return "", engine.Errorf("kubeVersion", "%v", err)
+	}
+	install := action.NewInstall(action.NewConfiguration())
+	install.DryRunStrategy = action.DryRunClient
+	install.ReleaseName, install.Namespace, install.KubeVersion = p.Release, p.namespace(), kv
+	install.Replace = true
+	r, err := install.RunWithContext(ctx, ch, vals)
+	rel, err := asRelease(r, err)
+	if err != nil {
+		return "", fmt.Errorf("rendering %s: %w", ch.Metadata.Name, err)
+	}
+	return rel.Manifest, nil
+}
