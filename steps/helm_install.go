@@ -61,7 +61,7 @@ func init() {
 		},
 		Check: checkHelmValuesOffline,
 		Plan:  planHelmInstall,
-		Run:      runHelmInstall,
+		Run:   runHelmInstall,
 	})
 }
 

@@ -99,7 +99,6 @@ func TestRepoChartErrors(t *testing.T) {
 	}
 }
 
-
 func unwrapAll(err error) error {
 	for {
 		u, ok := err.(interface{ Unwrap() error })
