@@ -112,7 +112,7 @@ func fromExprLangError(err error, scope *Scope) *exprError {
 func knownTopLevelNames(scope *Scope) []string {
 	names := []string{"vars", "steps", "env", "semverCompare", "semverSatisfies", "regexMatch",
 		"regexFind", "regexFindAll", "regexReplace", "fromYAML", "toYAML", "fromJSON", "toJSON",
-		"lines", "shellQuote", "len", "split", "trim", "lower", "upper", "join", "keys", "values"}
+		"lines", "shellQuote", "merge", "len", "split", "trim", "lower", "upper", "join", "keys", "values"}
 	if scope.Loop {
 		names = append(names, "item", "index")
 	}

@@ -16,6 +16,8 @@ func TestTemplates(t *testing.T) {
 		{"list in a string is JSON", "${{ vars.list }} ", `["a","b"] `},
 		{"escaped", "$${{ not an expression }}", "${{ not an expression }}"},
 		{"braces inside a string literal", `${{ "}}" + vars.name }}`, "}}demo"},
+		{"nested map literals", "${{ {'a': {'b': vars.name}}.a.b }}", "demo"},
+		{"merge is deep", "${{ merge({'a': {'x': 1, 'y': 2}}, {'a': {'y': 3}}, {'b': true}) }} ", `{"a":{"x":1,"y":3},"b":true} `},
 		{"semverCompare", "${{ semverCompare(vars.version, '1.14.0') }}", "-1"},
 		{"semverSatisfies", "${{ semverSatisfies(vars.version, '>= 1.13.0-0, < 1.14') }}", "true"},
 		{"regexMatch", "${{ regexMatch('^v1\\\\.2[0-9]', 'v1.23.4') }}", "true"},

@@ -91,10 +91,38 @@ var helperFuncs = []expr.Option{
 		out, err := yaml.Marshal(p[0])
 		return string(out), err
 	}, new(func(any) string)),
+	expr.Function("merge", func(p ...any) (any, error) {
+		out := map[string]any{}
+		for i, m := range p {
+			mm, ok := m.(map[string]any)
+			if !ok && m != nil {
+				return nil, fmt.Errorf("merge: argument %d is %T, not a map", i+1, m)
+			}
+			deepMerge(out, mm)
+		}
+		return out, nil
+	}, new(func(...any) map[string]any)),
 	expr.Function("lines", func(p ...any) (any, error) { return splitLines(p[0].(string)), nil },
 		new(func(string) []any)),
 	expr.Function("shellQuote", func(p ...any) (any, error) { return ShellQuote(fmt.Sprint(p[0])), nil },
 		new(func(any) string)),
+}
+
+// deepMerge merges src into dst: nested maps merge, anything else replaces. Maps from src are
+// copied, so the inputs are never changed.
+func deepMerge(dst, src map[string]any) {
+	for k, v := range src {
+		if sm, ok := v.(map[string]any); ok {
+			dm, ok := dst[k].(map[string]any)
+			if !ok {
+				dm = map[string]any{}
+				dst[k] = dm
+			}
+			deepMerge(dm, sm)
+			continue
+		}
+		dst[k] = v
+	}
 }
 
 func parseSemver(v any) (*semver.Version, error) {

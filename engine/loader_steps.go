@@ -189,18 +189,25 @@ func (l *loader) checkParams(d *decoder, s *Step, typeKey *yaml.Node) {
 	}
 	before := len(d.diags)
 	d.decode(node, params.Elem(), fieldOpts{path: s.Type})
-	if len(d.diags) > before || d.deferred {
+	if len(d.diags) > before {
 		return
 	}
-	if err := s.plugin.validate(params.Interface()); err != nil {
-		d.diags = append(d.diags, validationDiagnostics(d.file, node, s.Type, err)...)
-		return
+	// Parameters that wait for step results are zero here. Validate needs them all, so it
+	// waits for the run; Check (a chart's values against the chart) works on what is known.
+	if !d.deferred {
+		if err := s.plugin.validate(params.Interface()); err != nil {
+			d.diags = append(d.diags, validationDiagnostics(d.file, node, s.Type, err)...)
+			return
+		}
 	}
 	if err := s.plugin.check(params.Interface(), filepath.Dir(d.file)); err != nil {
 		d.diags = append(d.diags, validationDiagnostics(d.file, node, s.Type, err)...)
 		return
 	}
-	s.static = params.Interface()
+	s.partial = params.Interface()
+	if !d.deferred {
+		s.static = s.partial
+	}
 }
 
 // validationDiagnostics places each problem of a validation error (errors.Join of several

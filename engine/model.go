@@ -42,6 +42,8 @@ type Step struct {
 	// static holds parameters decoded at load time when none depends on step results, so a
 	// run decodes them once, not per execution.
 	static any
+	// partial is the same with whatever needs step results left zero, for plan and Check.
+	partial any
 }
 
 // Retry repeats a step until it succeeds and its until condition holds.

@@ -60,8 +60,8 @@ func (pb *Playbook) Plan(ctx context.Context) ([]PlannedStep, error) {
 		if s.Timeout.Duration > 0 {
 			ps.Timeout = s.Timeout.String()
 		}
-		if s.static != nil {
-			detail, err := s.plugin.plan(context.WithValue(ctx, dirKey{}, filepath.Dir(s.File)), s.static)
+		if s.partial != nil {
+			detail, err := s.plugin.plan(context.WithValue(ctx, dirKey{}, filepath.Dir(s.File)), s.partial)
 			if err != nil {
 				return nil, &StepError{Step: s.Name, ID: s.ID, Cause: err}
 			}

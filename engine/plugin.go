@@ -26,10 +26,11 @@ type StepType[P any] struct {
 	// Validate checks rules between fields; return FieldError to point at one field.
 	Validate func(p *P) error
 	// Check runs at load time after Validate, for checks that read files (dir is the
-	// playbook's directory); they are made again when the step runs.
+	// playbook's directory); they are made again when the step runs. Unlike Validate it also
+	// runs when some parameters wait for step results: those are then zero.
 	Check func(p *P, dir string) error
 	// Plan describes what Run would do, without side effects (optional); PlaybookDir(ctx)
-	// is the playbook's directory.
+	// is the playbook's directory. Parameters that wait for step results are zero.
 	Plan func(ctx context.Context, p *P) (any, error)
 	Run  func(ctx context.Context, rt *Runtime, p *P) (map[string]any, error)
 }

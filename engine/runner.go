@@ -346,7 +346,7 @@ func (r *runner) runLoop(ctx context.Context, s *Step, base Event, tail *tailBuf
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			itemBase := base
-			itemBase.Item = Stringify(item)
+			itemBase.Item = itemLabel(item)
 			out, status, err := r.runItem(ctx, s, &Env{Vars: r.pb.Vars, Steps: r.steps, Item: item, Index: i}, itemBase, tail)
 			results[i] = result{out, status, err}
 			if status == StatusFailed && !s.IgnoreErrors {
@@ -364,7 +364,7 @@ func (r *runner) runLoop(ctx context.Context, s *Step, base Event, tail *tailBuf
 		outputs[i] = res.out
 		counts[res.status]++
 		if res.err != nil {
-			errs = append(errs, fmt.Sprintf("item %d (%s): %v", i, Stringify(items[i]), res.err))
+			errs = append(errs, fmt.Sprintf("item %d (%s): %v", i, itemLabel(items[i]), res.err))
 		}
 	}
 	status := StatusSucceeded
@@ -398,4 +398,21 @@ func withTimeoutCause(err error, parent, ctx context.Context) error {
 		return cause
 	}
 	return fmt.Errorf("%w: %v", cause, err)
+}
+
+// itemLabel names a loop item in reports: a map by its name-like field (a node, a container, a
+// pod), anything else by its text, kept short.
+func itemLabel(item any) string {
+	if m, ok := item.(map[string]any); ok {
+		for _, key := range []string{"name", "container", "pod", "node", "id"} {
+			if v, ok := m[key].(string); ok && v != "" {
+				return v
+			}
+		}
+	}
+	s := Stringify(item)
+	if r := []rune(s); len(r) > 60 {
+		s = string(r[:59]) + "…"
+	}
+	return s
 }

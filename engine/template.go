@@ -62,10 +62,11 @@ func splitTemplate(s string) ([]templatePart, []string, *exprError) {
 	return parts, sources, nil
 }
 
-// findTemplateEnd finds the `}}` closing an expression, skipping quoted strings so that
-// `${{ "}}" }}` works.
+// findTemplateEnd finds the `}}` closing an expression. Quoted strings are skipped and braces
+// counted, so `${{ "}}" }}` and `${{ {'a': {'b': 1}} }}` both work.
 func findTemplateEnd(s string, from int) int {
 	var quote byte
+	depth := 0
 	for i := from; i < len(s); i++ {
 		c := s[i]
 		switch {
@@ -77,6 +78,10 @@ func findTemplateEnd(s string, from int) int {
 			}
 		case c == '"' || c == '\'' || c == '`':
 			quote = c
+		case c == '{':
+			depth++
+		case c == '}' && depth > 0:
+			depth--
 		case c == '}' && i+1 < len(s) && s[i+1] == '}':
 			return i
 		}
@@ -155,11 +160,7 @@ func (t *Template) Render(env *Env, quote func(string) string) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		s := Stringify(v)
-		if quote != nil {
-			s = quote(s)
-		}
-		b.WriteString(s)
+		b.WriteString(interpolate(v, quote))
 	}
 	return b.String(), nil
 }
@@ -186,4 +187,21 @@ func Stringify(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(out)
+}
+
+// interpolate turns a value into template text. With quoting (shell:), a list becomes one
+// quoted word per element, so `apt-get install ${{ vars.packages }}` gets separate arguments.
+func interpolate(v any, quote func(string) string) string {
+	if quote == nil {
+		return Stringify(v)
+	}
+	if isList(v) {
+		items := listItems(v)
+		words := make([]string, len(items))
+		for i, item := range items {
+			words[i] = quote(Stringify(item))
+		}
+		return strings.Join(words, " ")
+	}
+	return quote(Stringify(v))
 }

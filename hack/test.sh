@@ -7,3 +7,13 @@ eval "$(bash hack/testenv.sh up)"
 trap 'bash hack/testenv.sh down >&2' EXIT
 go vet ./...
 go test -count=1 ./... "$@"
+
+# The playbooks as a user meets them: validate all, plan each offline with the chart beside
+# the repository.
+bin=$(mktemp -d)/playbook
+go build -o "$bin" ./cmd/playbook
+"$bin" validate playbooks/*.yaml
+for pb in playbooks/kubeproxy.yaml playbooks/kpr.yaml playbooks/kpr-ebpf.yaml; do
+  "$bin" plan "$pb" --render --var ciliumChart=../shared/charts/cilium-1.13.0-rc5.tgz >/dev/null
+done
+echo "playbooks: validate and plan --render passed"

@@ -81,6 +81,9 @@ func (p *helmInstallParams) namespace() string {
 // checkHelmValuesOffline checks values against the chart at load time when the chart is at
 // hand without the network (local, or downloaded before); otherwise the step checks them.
 func checkHelmValuesOffline(p *helmInstallParams, dir string) error {
+	if p.Chart == "" {
+		return nil // it comes from an earlier step: checked when the step runs
+	}
 	path := offlineChart(p, dir)
 	if path == "" || !p.strict() {
 		return nil
@@ -280,6 +283,9 @@ func releaseOutputs(rel *release.Release, result string, vals map[string]any) ma
 // machine for the target's Kubernetes version. It never downloads.
 func planHelmInstall(ctx context.Context, p *helmInstallParams) (any, error) {
 	dir := engine.PlaybookDir(ctx)
+	if p.Chart == "" {
+		return map[string]any{"chart": "known only when the step runs"}, nil
+	}
 	vals, err := p.merged(dir)
 	if err != nil {
 		return nil, err

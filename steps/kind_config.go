@@ -14,7 +14,7 @@ import (
 
 type kindNodeSpec struct {
 	Role              string            `yaml:"role" doc:"control-plane or worker" pb:"required"`
-	Count             int               `yaml:"count" doc:"how many nodes like this (default 1)"`
+	Count             *int              `yaml:"count" doc:"how many nodes like this (default 1; 0 for none)"`
 	Image             string            `yaml:"image" doc:"node image for these nodes (default: the step's image)"`
 	Labels            map[string]string `yaml:"labels" doc:"Kubernetes labels of these nodes"`
 	ExtraMounts       []kindMount       `yaml:"extraMounts" doc:"host paths mounted into these nodes"`
@@ -83,10 +83,14 @@ func kindConfig(s *kindClusterSpec) (*v1alpha4.Cluster, error) {
 		if !contains(kindRoles, n.Role) {
 			return nil, engine.Errorf(fmt.Sprintf("nodes[%d].role", i), "must be control-plane or worker, got %q%s", n.Role, didYouMean(n.Role, kindRoles))
 		}
-		if n.Count < 0 {
+		count := 1
+		if n.Count != nil {
+			count = *n.Count
+		}
+		if count < 0 {
 			return nil, engine.Errorf(fmt.Sprintf("nodes[%d].count", i), "must not be negative")
 		}
-		for range max(n.Count, 1) {
+		for range count {
 			node := v1alpha4.Node{Role: v1alpha4.NodeRole(n.Role), Image: n.Image, Labels: n.Labels}
 			for _, m := range n.ExtraMounts {
 				node.ExtraMounts = append(node.ExtraMounts, v1alpha4.Mount{HostPath: m.HostPath, ContainerPath: m.ContainerPath, Readonly: m.ReadOnly})

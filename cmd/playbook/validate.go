@@ -2,6 +2,10 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"strings"
+
+	"github.com/kindlab/playbook/engine"
 
 	"github.com/spf13/cobra"
 )
@@ -18,13 +22,26 @@ func newValidateCommand() *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Files that include the same broken base would repeat its errors: say each once.
+			seen := map[string]bool{}
 			var failed error
 			for _, path := range args {
-				if _, err := lf.load(path); err != nil {
-					failed = err
+				_, err := engine.Load(path, engine.LoadOptions{Vars: lf.vars, VarsFiles: lf.varsFiles})
+				if err == nil {
+					continue
+				}
+				failed = err
+				for _, line := range strings.Split(err.Error(), "\n") {
+					if !seen[line] {
+						seen[line] = true
+						fmt.Fprintln(os.Stderr, line)
+					}
 				}
 			}
-			return failed
+			if failed != nil {
+				return &alreadyReported{failed}
+			}
+			return nil
 		},
 	}
 	lf.register(cmd)

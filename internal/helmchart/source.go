@@ -43,7 +43,17 @@ func (s Source) LocalPath() string {
 	if filepath.IsAbs(s.Chart) {
 		return s.Chart
 	}
-	return filepath.Join(s.Dir, s.Chart)
+	// Next to the playbook first; then from the working directory, where a path given on the
+	// command line (--var ciliumChart=...) was typed.
+	beside := filepath.Join(s.Dir, s.Chart)
+	if _, err := os.Stat(beside); err != nil {
+		if abs, err := filepath.Abs(s.Chart); err == nil {
+			if _, err := os.Stat(abs); err == nil {
+				return abs
+			}
+		}
+	}
+	return beside
 }
 
 // CacheDir is where downloaded charts and indexes are kept.

@@ -1,0 +1,180 @@
+package playbooks_test
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/kindlab/playbook/engine"
+	"github.com/kindlab/playbook/internal/testenv"
+	_ "github.com/kindlab/playbook/steps"
+	"go.yaml.in/yaml/v3"
+)
+
+var modes = []string{"kubeproxy", "kpr", "kpr-ebpf"}
+
+func load(t *testing.T, mode string, vars ...string) *engine.Playbook {
+	t.Helper()
+	pb, err := engine.Load(mode+".yaml", engine.LoadOptions{Vars: vars})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pb
+}
+
+func TestPlaybooksLoadWithTheirDefaults(t *testing.T) {
+	for _, name := range append([]string{"base"}, modes...) {
+		pb := load(t, name)
+		if pb.Vars["nodeImage"] != "kindest/node:v1.23.4" || pb.Vars["ciliumVersion"] != "1.13.0-rc5" || pb.Vars["workers"] != 2 {
+			t.Errorf("%s: defaults differ from the seed: %v", name, pb.Vars)
+		}
+	}
+	seedNames := map[string]string{"kubeproxy": "cilium-kubeproxy", "kpr": "cilium-kubeproxy-replacement", "kpr-ebpf": "cilium-kubeproxy-replacement-ebpf"}
+	for mode, cluster := range seedNames {
+		if got := load(t, mode).Vars["cluster"]; got != cluster {
+			t.Errorf("%s: cluster %v, the seed used %s", mode, got, cluster)
+		}
+	}
+}
+
+// --start-at and --only use these ids; they are part of the playbooks' interface.
+func TestStepIDsAreStable(t *testing.T) {
+	want := []string{"create-cluster", "untaint", "install-cilium", "node-tools", "wait-cilium", "demo"}
+	for _, mode := range modes {
+		pb := load(t, mode)
+		var ids []string
+		asserts := 0
+		for _, s := range pb.Steps {
+			ids = append(ids, s.ID)
+			if strings.HasPrefix(s.ID, "assert-") {
+				asserts++
+			}
+		}
+		joined := "," + strings.Join(ids, ",") + ","
+		last := -1
+		for _, id := range want {
+			i := strings.Index(joined, ","+id+",")
+			if i < 0 || i < last {
+				t.Errorf("%s: step %s missing or out of order in %v", mode, id, ids)
+			}
+			last = i
+		}
+		if asserts < 6 {
+			t.Errorf("%s: only %d assert-* steps", mode, asserts)
+		}
+		if len(pb.Finally) != 1 || pb.Finally[0].When == nil || pb.Finally[0].When.Source != "vars.cleanup" {
+			t.Errorf("%s: cleanup must run only with --var cleanup=true", mode)
+		}
+	}
+}
+
+// renderedConfig renders the Cilium chart from ../shared/charts with the playbook's own values
+// (what `playbook plan --render --var ciliumChart=...` does) and returns cilium-config.
+func renderedConfig(t *testing.T, mode, chart string, vars ...string) map[string]any {
+	t.Helper()
+	pb := load(t, mode, append([]string{"ciliumChart=" + testenv.SharedChart(t, chart)}, vars...)...)
+	steps, err := pb.Plan(engine.WithRender(context.Background()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range steps {
+		if s.ID != "install-cilium" {
+			continue
+		}
+		dec := yaml.NewDecoder(strings.NewReader(s.Detail.(map[string]any)["manifests"].(string)))
+		for {
+			var doc map[string]any
+			if dec.Decode(&doc) != nil {
+				break
+			}
+			if doc["kind"] == "ConfigMap" && doc["metadata"].(map[string]any)["name"] == "cilium-config" {
+				return doc["data"].(map[string]any)
+			}
+		}
+	}
+	t.Fatal("no cilium-config in the rendered chart")
+	return nil
+}
+
+// The ConfigMap keys that tell the modes apart, per chart version (../shared/notes/cilium-modes.md).
+func TestRenderedChartDistinguishesTheModes(t *testing.T) {
+	type want map[string]any // nil value: the key must be absent
+	cases := []struct {
+		chart string
+		vars  []string
+		modes map[string]want
+	}{
+		{"cilium-1.13.0-rc5.tgz", nil, map[string]want{
+			"kubeproxy": {"kube-proxy-replacement": "disabled", "enable-bpf-masquerade": nil, "tunnel": "disabled"},
+			"kpr":       {"kube-proxy-replacement": "strict", "kube-proxy-replacement-healthz-bind-address": "", "enable-bpf-masquerade": nil, "tunnel": "disabled"},
+			"kpr-ebpf":  {"kube-proxy-replacement": "strict", "enable-bpf-masquerade": "true", "tunnel": "disabled"},
+		}},
+		{"cilium-1.20.0.tgz", []string{"ciliumVersion=1.20.0", "nodeImage=kindest/node:v1.34.0"}, map[string]want{
+			"kubeproxy": {"kube-proxy-replacement": "false", "enable-bpf-masquerade": nil, "routing-mode": "native", "tunnel": nil},
+			"kpr":       {"kube-proxy-replacement": "true", "enable-bpf-masquerade": nil, "routing-mode": "native", "tunnel": nil},
+			"kpr-ebpf":  {"kube-proxy-replacement": "true", "enable-bpf-masquerade": "true", "routing-mode": "native", "cluster-name": "cilium-kubeproxy-replacement-ebp"},
+		}},
+	}
+	common := map[string]any{"auto-direct-node-routes": "true", "ipv4-native-routing-cidr": "10.0.0.0/8", "ipam": "cluster-pool",
+		"enable-ipv4-masquerade": "true", "debug": "true", "debug-verbose": "datapath", "monitor-aggregation": "none"}
+	for _, tc := range cases {
+		for mode, expect := range tc.modes {
+			t.Run(tc.chart+"/"+mode, func(t *testing.T) {
+				data := renderedConfig(t, mode, tc.chart, tc.vars...)
+				for k, v := range common {
+					if data[k] != v {
+						t.Errorf("%s = %v, want %v", k, data[k], v)
+					}
+				}
+				for k, v := range expect {
+					got, present := data[k]
+					if v == nil && present {
+						t.Errorf("%s = %v, want it absent", k, got)
+					}
+					if v != nil && got != v {
+						t.Errorf("%s = %v, want %v", k, got, v)
+					}
+				}
+			})
+		}
+	}
+}
+
+// The seed's own --set keys, given to the playbook, are refused before anything runs.
+func TestSeedValuesAreRefusedAtLoad(t *testing.T) {
+	_, err := engine.Load("kpr.yaml", engine.LoadOptions{Vars: []string{
+		"ciliumChart=" + testenv.SharedChart(t, "cilium-1.13.0-rc5.tgz"),
+		`ciliumValues={"dubug": {"enabled": true, "verbose": "datapath"}, "monitorAggregation": "none", "ipam": {"mode": "cluster-pool"}}`,
+	}})
+	if err == nil {
+		t.Fatal("the seed's misspelled values loaded")
+	}
+	for _, want := range []string{"base.yaml:", "unknown value dubug; did you mean debug?", "unknown value monitorAggregation; did you mean bpf.monitorAggregation?"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}
+
+// TestPlaybooksE2E runs the three playbooks for real. It needs Docker and internet (node
+// images, the Cilium chart and images), which CI here has not:
+//
+//	PLAYBOOK_E2E=1 go test ./playbooks -run E2E -v -timeout 60m
+func TestPlaybooksE2E(t *testing.T) {
+	if os.Getenv("PLAYBOOK_E2E") == "" {
+		t.Skip("set PLAYBOOK_E2E=1 on a machine with Docker and internet (CI here cannot pull images; see README)")
+	}
+	testenv.Docker(t)
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) {
+			pb := load(t, mode, "cleanup=true", "recreate=true")
+			var log strings.Builder
+			_, err := pb.Run(context.Background(), engine.RunOptions{Reporters: []engine.Reporter{engine.NewTextReporter(&log, false)}})
+			t.Log(log.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
