@@ -18,6 +18,7 @@ import (
 type LoadOptions struct {
 	Vars      []string // "key=value", value parsed as YAML
 	VarsFiles []string
+	Secrets   []string // "key=value" for secrets the playbook declares
 }
 
 // fileSpec is the top level of a playbook file.
@@ -28,6 +29,7 @@ type fileSpec struct {
 	Description string       `yaml:"description"`
 	Include     []string     `yaml:"include"`
 	Vars        *yaml.Node   `yaml:"vars"`
+	Secrets     *yaml.Node   `yaml:"secrets"`
 	Steps       []*yaml.Node `yaml:"steps"`
 	Finally     []*yaml.Node `yaml:"finally"`
 }
@@ -47,9 +49,10 @@ type stepSpec struct {
 var stepKeys = structFields(reflect.TypeOf(stepSpec{})).keys
 
 type varDecl struct {
-	name string
-	node *yaml.Node
-	file string
+	name   string
+	node   *yaml.Node
+	file   string
+	secret bool
 }
 
 type stepDecl struct {
@@ -63,6 +66,7 @@ type loader struct {
 	vars    []varDecl
 	varIdx  map[string]int
 	steps   []stepDecl
+	secrets []secretDecl
 	stack   []string // absolute paths of the files being loaded, to find cycles
 	shown   []string // the same paths as the user wrote them, for messages
 	top     fileSpec
@@ -83,12 +87,17 @@ func Load(path string, opts LoadOptions) (*Playbook, error) {
 		return nil, err
 	}
 	pb := &Playbook{File: path, Name: l.top.Name, Description: l.top.Description}
-	l.resolveVars(pb)
-	if len(l.diags) > 0 {
-		return nil, l.diags
+	if err := l.resolveSecrets(pb, opts.Secrets); err != nil {
+		return nil, err
 	}
-	l.buildSteps(pb)
+	l.resolveVars(pb)
+	if len(l.diags) == 0 {
+		l.buildSteps(pb)
+	}
 	if len(l.diags) > 0 {
+		for i := range l.diags {
+			l.diags[i].Msg = pb.Mask(l.diags[i].Msg) // "expected a list, got "<secret>"" included
+		}
 		return nil, l.diags
 	}
 	return pb, nil
@@ -147,6 +156,9 @@ func (l *loader) loadFile(path string, includedFrom *Diagnostic, top bool) {
 	}
 	if spec.Vars != nil {
 		l.addVars(path, spec.Vars)
+	}
+	if spec.Secrets != nil {
+		l.addSecrets(path, spec.Secrets)
 	}
 	for _, s := range spec.Steps {
 		l.steps = append(l.steps, stepDecl{node: s, file: path})

@@ -31,7 +31,7 @@ func TestLoadErrors(t *testing.T) {
 		{"missing name", map[string]string{"pb.yaml": "apiVersion: playbook/v1\nkind: Playbook\n"},
 			`pb.yaml:1:1: missing required key "name"`},
 		{"unknown top-level key", map[string]string{"pb.yaml": header + "stpes: []\n"},
-			`pb.yaml:4:1: unknown key "stpes" in mapping (expected one of: apiVersion, kind, name, description, include, vars, steps, finally); did you mean "steps"?`},
+			`pb.yaml:4:1: unknown key "stpes" in mapping (expected one of: apiVersion, kind, name, description, include, vars, secrets, steps, finally); did you mean "steps"?`},
 		{"duplicate top-level key", map[string]string{"pb.yaml": header + "name: again\n"},
 			`pb.yaml:4:1: duplicate key "name" in mapping`},
 		{"unknown step key", map[string]string{"pb.yaml": header + "steps:\n  - name: a\n    whne: true\n    log: {message: hi}\n"},

@@ -18,6 +18,10 @@ type Playbook struct {
 	VarOrder    []string
 	Steps       []*Step
 	Finally     []*Step
+	// Secrets are the names of vars whose values are masked in all output.
+	Secrets        []string
+	secretValues   []string
+	missingSecrets []string
 }
 
 // Step is one checked step.

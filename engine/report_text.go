@@ -91,6 +91,9 @@ func finishedLine(p palette, e Event) string {
 	case StatusSucceeded:
 		return fmt.Sprintf("%s %s %s", p.green("✓"), e.Step, p.dim(took))
 	case StatusSkipped:
+		if e.Reason != "" {
+			return fmt.Sprintf("%s %s %s", p.dim("-"), e.Step, p.dim("skipped: "+e.Reason))
+		}
 		return fmt.Sprintf("%s %s %s", p.dim("-"), e.Step, p.dim("skipped"))
 	case StatusCancelled:
 		return fmt.Sprintf("%s %s %s", p.yellow("■"), e.Step, p.yellow("cancelled after "+took))

@@ -22,6 +22,11 @@ type RunOptions struct {
 	FinallyContext context.Context
 	// Mask hides secrets in everything reported.
 	Mask func(string) string
+	// StatePath is where the run's state is written after each step ("" writes none).
+	StatePath string
+	// Resume skips main steps that succeeded in the run recorded at StatePath with the same
+	// resolved inputs, restoring their outputs.
+	Resume bool
 }
 
 // ErrInterrupted is returned when the run's context was cancelled (Ctrl-C, SIGTERM).
@@ -51,22 +56,33 @@ type Result struct {
 }
 
 type runner struct {
-	pb    *Playbook
-	em    *emitter
-	dir   string
-	steps map[string]any // what expressions see as steps.<id>
-	total int
-	index int
+	pb         *Playbook
+	state      *runState
+	prev       *runState // the run being resumed
+	stateSaved time.Time
+	stateDirty bool
+	em         *emitter
+	dir        string
+	steps      map[string]any // what expressions see as steps.<id>
+	total      int
+	index      int
 }
 
 // Run executes the playbook. It returns nil when every step succeeded (or was allowed to
 // fail), a *StepError for the first failure, or ErrInterrupted (joined with any failure).
 func (pb *Playbook) Run(ctx context.Context, opts RunOptions) (*Result, error) {
+	if err := pb.checkSecrets(); err != nil {
+		return nil, err
+	}
 	selected, err := pb.selectSteps(opts)
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{pb: pb, em: &emitter{reporters: opts.Reporters, mask: opts.Mask}, dir: filepath.Dir(pb.File), steps: map[string]any{}}
+	mask := pb.Mask
+	if opts.Mask != nil {
+		mask = func(s string) string { return opts.Mask(pb.Mask(s)) }
+	}
+	r := &runner{pb: pb, em: &emitter{reporters: opts.Reporters, mask: mask}, dir: filepath.Dir(pb.File), steps: map[string]any{}}
 	for _, s := range append(append([]*Step{}, pb.Steps...), pb.Finally...) {
 		if s.ID != "" {
 			r.steps[s.ID] = map[string]any{"status": "pending", "outputs": map[string]any{}}
@@ -75,6 +91,14 @@ func (pb *Playbook) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	for _, sel := range selected {
 		if sel {
 			r.total++
+		}
+	}
+	if opts.StatePath != "" {
+		r.state = &runState{Playbook: pb.File, Steps: map[string]*stepState{}}
+		if opts.Resume {
+			if r.prev, err = loadState(opts.StatePath); err != nil {
+				return nil, err
+			}
 		}
 	}
 	r.total += len(pb.Finally)
@@ -98,14 +122,30 @@ func (pb *Playbook) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		if mainCtx.Err() != nil {
 			break
 		}
+		inputs := ""
+		if r.state != nil {
+			inputs = r.inputsHash(s)
+			if r.resumable(s, inputs) {
+				result.Steps[s.Name] = StatusSucceeded
+				continue
+			}
+		}
 		status, err := r.runStep(mainCtx, s)
 		result.Steps[s.Name] = status
+		if saveErr := r.saveStep(opts.StatePath, s, status, inputs); saveErr != nil && err == nil {
+			err = saveErr
+		}
 		if err != nil && !s.IgnoreErrors {
 			failure = err
 			break
 		}
 	}
 	interrupted := ctx.Err() != nil
+	if r.stateDirty {
+		if err := r.flushState(opts.StatePath); err != nil && failure == nil {
+			failure = err
+		}
+	}
 
 	fctx := opts.FinallyContext
 	if fctx == nil {
@@ -222,7 +262,7 @@ func (r *runner) runStep(parent context.Context, s *Step) (Status, error) {
 		if status == StatusFailed {
 			ev.Output = tail.snapshot()
 		}
-		err = &StepError{Step: s.Name, ID: s.ID, Cause: err, Output: ev.Output}
+		err = &StepError{Step: s.Name, ID: s.ID, Cause: r.pb.maskError(err), Output: ev.Output}
 	}
 	r.em.emit(ev)
 	return status, err
@@ -415,4 +455,54 @@ func itemLabel(item any) string {
 		s = string(r[:59]) + "…"
 	}
 	return s
+}
+
+// resumable reports whether a step succeeded in the resumed run with the same inputs; if so
+// its outputs are restored, so later steps see them, and it is reported as skipped.
+func (r *runner) resumable(s *Step, inputs string) bool {
+	if r.prev == nil || inputs == "" {
+		return false
+	}
+	prev, ok := r.prev.Steps[stepKey(s)]
+	if !ok || prev.Status != StatusSucceeded || prev.Inputs != inputs {
+		return false
+	}
+	r.index++
+	r.record(s, StatusSucceeded, prev.Outputs)
+	r.state.Steps[stepKey(s)] = prev
+	ev := r.baseEvent(s)
+	ev.Type, ev.Status, ev.Reason = StepFinished, StatusSkipped, "succeeded in the previous run with the same inputs"
+	r.em.emit(ev)
+	return true
+}
+
+func (r *runner) saveStep(path string, s *Step, status Status, inputs string) error {
+	if r.state == nil {
+		return nil
+	}
+	var outputs any
+	if s.ID != "" {
+		outputs = r.pb.MaskValue(r.steps[s.ID].(map[string]any)["outputs"])
+	}
+	r.state.Steps[stepKey(s)] = &stepState{Status: status, Inputs: inputs, Outputs: outputs, Ended: time.Now()}
+	// Saving rewrites the whole file, so a long run of quick steps saves at most every
+	// stateSaveEvery: a crash loses only the record of steps that resuming reruns anyway.
+	if status == StatusSucceeded && time.Since(r.stateSaved) < stateSaveEvery {
+		r.stateDirty = true
+		return nil
+	}
+	return r.flushState(path)
+}
+
+const stateSaveEvery = 250 * time.Millisecond
+
+func (r *runner) flushState(path string) error {
+	if r.state == nil {
+		return nil
+	}
+	if err := r.state.save(path); err != nil {
+		return fmt.Errorf("saving the run state: %w", err)
+	}
+	r.stateSaved, r.stateDirty = time.Now(), false
+	return nil
 }

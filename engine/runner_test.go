@@ -220,3 +220,15 @@ func TestPlanResolvesVarsAndKeepsRuntimeValues(t *testing.T) {
 		t.Errorf("step b: %+v", steps[1])
 	}
 }
+
+// A finally step runs under its own timeout even after the playbook's own ran out.
+func TestFinallyGetsItsOwnTimeout(t *testing.T) {
+	pb := mustLoad(t, header+"steps:\n  - {name: slow, probe: {key: ft, sleep: 10s}}\nfinally:\n  - {name: cleanup, timeout: 300ms, probe: {key: ft2, sleep: 100ms}}\n  - {name: stuck, timeout: 50ms, probe: {key: ft3, sleep: 10s}}\n")
+	c, _, _ := run(t, pb, engine.RunOptions{Timeout: 50 * time.Millisecond})
+	if e, _ := c.finished("cleanup"); e.Status != engine.StatusSucceeded {
+		t.Errorf("cleanup: %s %s", e.Status, e.Error)
+	}
+	if e, _ := c.finished("stuck"); e.Status != engine.StatusFailed || !strings.Contains(e.Error, "timed out after 50ms") {
+		t.Errorf("stuck: %s %s", e.Status, e.Error)
+	}
+}

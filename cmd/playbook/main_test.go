@@ -39,7 +39,7 @@ func writePlaybook(t *testing.T, body string) string {
 func runCLI(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), "CI=true")
+	cmd.Env = append(os.Environ(), "CI=true") // t.Setenv values are in os.Environ() too
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -146,5 +146,29 @@ func TestJUnitFlagWritesFile(t *testing.T) {
 	data, err := os.ReadFile(path)
 	if err != nil || !strings.Contains(string(data), `<testcase name="a"`) {
 		t.Errorf("junit: %s %v", data, err)
+	}
+}
+
+// A failed run resumed with --resume skips what succeeded; the state file is where the README
+// says (XDG_STATE_HOME).
+func TestResumeFlag(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", dir)
+	count, ok := filepath.Join(dir, "count"), filepath.Join(dir, "ok")
+	pb := writePlaybook(t, "steps:\n  - {name: a, id: a, exec: {shell: 'echo run >> "+count+"'}}\n  - {name: b, id: b, exec: {argv: [test, -f, "+ok+"]}}\n")
+	if _, _, code := runCLI(t, "run", pb); code != 1 {
+		t.Fatalf("first run exit %d", code)
+	}
+	states, _ := filepath.Glob(filepath.Join(dir, "playbook", "runs", "pb-*.json"))
+	if len(states) != 1 {
+		t.Fatalf("state files: %v", states)
+	}
+	os.WriteFile(ok, nil, 0o644)
+	stdout, _, code := runCLI(t, "run", pb, "--resume")
+	if code != 0 || !strings.Contains(stdout, "- a skipped: succeeded in the previous run with the same inputs") {
+		t.Fatalf("resume exit %d:\n%s", code, stdout)
+	}
+	if runs, _ := os.ReadFile(count); strings.Count(string(runs), "run") != 1 {
+		t.Errorf("a ran %d times", strings.Count(string(runs), "run"))
 	}
 }

@@ -35,7 +35,7 @@ func newPlanCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			doc := map[string]any{"playbook": pb.Name, "vars": pb.Vars, "steps": steps}
+			doc := map[string]any{"playbook": pb.Name, "vars": pb.MaskedVars(), "steps": pb.MaskValue(steps)}
 			switch output {
 			case "json":
 				enc := json.NewEncoder(os.Stdout)

@@ -24,15 +24,17 @@ func newRootCommand() *cobra.Command {
 type loadFlags struct {
 	vars      []string
 	varsFiles []string
+	secrets   []string
 }
 
 func (f *loadFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&f.vars, "var", nil, "set a var: key=value (value read as YAML: 3 is a number); repeatable")
 	cmd.Flags().StringArrayVar(&f.varsFiles, "vars-file", nil, "YAML file of var values; repeatable")
+	cmd.Flags().StringArrayVar(&f.secrets, "secret", nil, "set a secret the playbook declares: key=value (masked in all output); repeatable")
 }
 
 func (f *loadFlags) load(path string) (*engine.Playbook, error) {
-	pb, err := engine.Load(path, engine.LoadOptions{Vars: f.vars, VarsFiles: f.varsFiles})
+	pb, err := engine.Load(path, f.options())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return nil, &alreadyReported{err}
@@ -47,4 +49,8 @@ func exactArgs(n int) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+func (f *loadFlags) options() engine.LoadOptions {
+	return engine.LoadOptions{Vars: f.vars, VarsFiles: f.varsFiles, Secrets: f.secrets}
 }

@@ -23,6 +23,8 @@ func newRunCommand() *cobra.Command {
 		output  string
 		junit   string
 		timeout time.Duration
+		resume  bool
+		state   string
 	)
 	cmd := &cobra.Command{
 		Use:   "run FILE",
@@ -39,8 +41,11 @@ func newRunCommand() *cobra.Command {
 			reporters, closeAll := buildReporters(output, junit)
 			ctx, finallyCtx, stop := interruptContexts()
 			defer stop()
+			if state == "" {
+				state = engine.DefaultStatePath(args[0])
+			}
 			_, runErr := pb.Run(ctx, engine.RunOptions{Only: only, StartAt: startAt, Timeout: timeout,
-				Reporters: reporters, FinallyContext: finallyCtx})
+				Reporters: reporters, FinallyContext: finallyCtx, StatePath: state, Resume: resume})
 			if err := closeAll(); err != nil && runErr == nil {
 				return err
 			}
@@ -60,6 +65,8 @@ func newRunCommand() *cobra.Command {
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "progress format: text (live view on a terminal, plain lines otherwise) or json (one event per line)")
 	cmd.Flags().StringVar(&junit, "junit", "", "write a JUnit XML report, one testcase per step, to this file")
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "stop the main steps after this long (finally steps still run)")
+	cmd.Flags().BoolVar(&resume, "resume", false, "skip steps that succeeded in the last run with the same resolved inputs, and go on from there")
+	cmd.Flags().StringVar(&state, "state", "", "run state file (default ~/.local/state/playbook/runs/NAME-HASH.json)")
 	return cmd
 }
 

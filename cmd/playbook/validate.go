@@ -26,7 +26,7 @@ func newValidateCommand() *cobra.Command {
 			seen := map[string]bool{}
 			var failed error
 			for _, path := range args {
-				_, err := engine.Load(path, engine.LoadOptions{Vars: lf.vars, VarsFiles: lf.varsFiles})
+				_, err := engine.Load(path, lf.options())
 				if err == nil {
 					continue
 				}
