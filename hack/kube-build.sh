@@ -4,14 +4,18 @@
 # `go install`ed (its go.mod replaces the staging modules with local paths), so we build it from
 # a throw-away wrapper module whose replace list is generated from that version's own go.mod.
 #
-# Usage: hack/kube-build.sh            prints the directory holding the binaries
+# Usage: hack/kube-build.sh [kubectl]  prints the directory holding the binaries; kubectl is
+#        built too when asked (the benchmarks compare with it)
 # Env:   KUBE_VERSION (default below), XDG_CACHE_HOME
 set -euo pipefail
 
 KUBE_VERSION=${KUBE_VERSION:-v1.35.4}
 cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/kindlab-testenv
 out=$cache_root/$KUBE_VERSION
-if [[ -x $out/kube-apiserver && -x $out/etcd ]]; then
+want=(kube-apiserver etcd "$@")
+missing=()
+for bin in "${want[@]}"; do [[ -x $out/$bin ]] || missing+=("$bin"); done
+if [[ ${#missing[@]} -eq 0 ]]; then
   echo "$out"
   exit 0
 fi
@@ -62,7 +66,10 @@ cat > "$work/w/tools.go" <<'GO'
 
 package tools
 
-import _ "k8s.io/kubernetes/cmd/kube-apiserver"
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)
 GO
 
 cd "$work/w"
@@ -70,10 +77,12 @@ log "go mod tidy"
 GOFLAGS=-mod=mod go mod tidy >&2
 major_minor=${KUBE_VERSION#v}
 ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor%%.*} -X k8s.io/component-base/version.gitTreeState=clean"
-log "building kube-apiserver $major_minor (about 10 minutes cold)"
-go build -trimpath -ldflags "$ldflags" -o "$out/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
-log "building etcd $etcd_version"
-go build -trimpath -ldflags "-s -w" -o "$out/etcd.tmp" ./etcd
-mv "$out/kube-apiserver.tmp" "$out/kube-apiserver"
-mv "$out/etcd.tmp" "$out/etcd"
+for bin in "${missing[@]}"; do
+  log "building $bin for $major_minor (kube-apiserver takes about 8 minutes cold)"
+  case $bin in
+    etcd) go build -trimpath -ldflags "-s -w" -o "$out/etcd.tmp" ./etcd ;;
+    *) go build -trimpath -ldflags "$ldflags" -o "$out/$bin.tmp" "k8s.io/kubernetes/cmd/$bin" ;;
+  esac
+  mv "$out/$bin.tmp" "$out/$bin"
+done
 echo "$out"

@@ -33,14 +33,17 @@ install_runtime_wrapper() {
 #!/bin/sh
 # Drops CAP_SYS_RESOURCE from the container's capabilities (this host cannot grant it), then
 # hands over to runc. Installed by hack/testenv.sh for tests only.
+# Only creating a container reads config.json; exec, state, kill and the rest pass straight on.
 bundle=.
 prev=
+creating=no
 for arg in "$@"; do
+  case $arg in create | run) creating=yes ;; esac
   [ "$prev" = "--bundle" ] || [ "$prev" = "-b" ] && bundle=$arg
   prev=$arg
 done
 cfg=$bundle/config.json
-if [ -f "$cfg" ]; then
+if [ $creating = yes ] && [ -f "$cfg" ]; then
   jq '(.process.capabilities // {}) |= with_entries(.value |= map(select(. != "CAP_SYS_RESOURCE")))' "$cfg" > "$cfg.tmp" && mv "$cfg.tmp" "$cfg"
 fi
 exec runc "$@"

@@ -4,6 +4,7 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -68,15 +69,24 @@ type Container struct {
 // Select resolves a selection to running containers, sorted by name.
 func Select(ctx context.Context, cli *client.Client, s Selection) ([]Container, error) {
 	if len(s.Containers) > 0 {
-		var out []Container
-		for _, name := range s.Containers {
-			info, err := cli.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
-			if err != nil {
-				return nil, fmt.Errorf("container %s: %w", name, err)
-			}
-			out = append(out, Container{ID: info.Container.ID, Name: strings.TrimPrefix(info.Container.Name, "/")})
+		// In parallel: each inspect is a round trip to the daemon before any work starts.
+		out := make([]Container, len(s.Containers))
+		errs := make([]error, len(s.Containers))
+		var wg sync.WaitGroup
+		for i, name := range s.Containers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				info, err := cli.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
+				if err != nil {
+					errs[i] = fmt.Errorf("container %s: %w", name, err)
+					return
+				}
+				out[i] = Container{ID: info.Container.ID, Name: strings.TrimPrefix(info.Container.Name, "/")}
+			}()
 		}
-		return out, nil
+		wg.Wait()
+		return out, errors.Join(errs...)
 	}
 	filters := client.Filters{}
 	what := "containers matching " + s.Selector

@@ -62,8 +62,9 @@ func Connect(t Target, dir string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
-	// The defaults (5 QPS) would serialise a concurrent apply of hundreds of objects.
-	cfg.QPS, cfg.Burst = 100, 200
+	// Client-side rate limiting (5 QPS by default) would serialise a concurrent apply of
+	// hundreds of objects; the API server's priority and fairness is the limit that matters.
+	cfg.QPS = -1
 	c, err := newClient(cfg)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,105 @@
+// Package bench holds the Go benchmarks behind bench/RESULTS.md; bench/run.sh runs them with
+// the whole-process comparisons against ansible-playbook, go-task and kubectl.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kindlab/playbook/engine"
+	"github.com/kindlab/playbook/internal/testenv"
+	_ "github.com/kindlab/playbook/steps"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+)
+
+func loadPlaybook(b *testing.B, body string, vars ...string) *engine.Playbook {
+	b.Helper()
+	path := filepath.Join(b.TempDir(), "pb.yaml")
+	if err := os.WriteFile(path, []byte("apiVersion: playbook/v1\nkind: Playbook\nname: bench\n"+body), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	pb, err := engine.Load(path, engine.LoadOptions{Vars: vars})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return pb
+}
+
+// Manifests300 is 100 ConfigMaps, 100 headless Services (the test server's service range is
+// small) and 100 Deployments, as one multi-document YAML.
+func Manifests300() string {
+	var docs []string
+	for i := range 100 {
+		docs = append(docs,
+			fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%d}\ndata: {key: value-%d}\n", i, i),
+			fmt.Sprintf("apiVersion: v1\nkind: Service\nmetadata: {name: svc-%d}\nspec: {clusterIP: None, selector: {app: app-%d}, ports: [{port: 80}]}\n", i, i),
+			fmt.Sprintf("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app-%d}\nspec:\n  selector: {matchLabels: {app: app-%d}}\n  template:\n    metadata: {labels: {app: app-%d}}\n    spec: {containers: [{name: c, image: busybox:1.36}]}\n", i, i, i))
+	}
+	return strings.Join(docs, "---\n")
+}
+
+// BenchmarkApply300 applies 300 objects into a fresh namespace, then again (unchanged).
+func BenchmarkApply300(b *testing.B) {
+	kubeconfig := testenv.Kubeconfig(b)
+	dir := b.TempDir()
+	os.WriteFile(filepath.Join(dir, "objects.yaml"), []byte(Manifests300()), 0o644)
+	body := "vars: {kubeconfig: '', ns: ''}\nsteps:\n  - name: apply\n    kubectlApply: {kubeconfig: \"${{ vars.kubeconfig }}\", namespace: \"${{ vars.ns }}\", files: [" + dir + "/objects.yaml]}\n"
+	var fresh, again time.Duration
+	for b.Loop() {
+		ns := testenv.Namespace(b, testenv.Kube(b))
+		pb := loadPlaybook(b, body, "kubeconfig="+kubeconfig, "ns="+ns)
+		start := time.Now()
+		if _, err := pb.Run(context.Background(), engine.RunOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		fresh += time.Since(start)
+		start = time.Now()
+		if _, err := pb.Run(context.Background(), engine.RunOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		again += time.Since(start)
+	}
+	b.ReportMetric(float64(fresh.Milliseconds())/float64(b.N), "ms-fresh")
+	b.ReportMetric(float64(again.Milliseconds())/float64(b.N), "ms-reapply")
+}
+
+// BenchmarkFanOut runs a one-second command with dockerExec in one container and in six;
+// the ratio of the two is what fan-out costs.
+func BenchmarkFanOut(b *testing.B) {
+	for _, n := range []int{1, 6} {
+		b.Run(fmt.Sprintf("containers=%d", n), func(b *testing.B) { fanOut(b, n) })
+	}
+}
+
+func fanOut(b *testing.B, n int) {
+	cli := testenv.Docker(b)
+	image := testenv.Image(b, cli)
+	group := testenv.Name(b, "fan")
+	for i := range n {
+		created, err := cli.ContainerCreate(context.Background(), client.ContainerCreateOptions{Name: fmt.Sprintf("%s-%d", group, i), Image: image,
+			Config: &container.Config{Cmd: []string{"sleep", "3600"}, Labels: map[string]string{"kindlab.bench": group}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() {
+			cli.ContainerRemove(context.Background(), created.ID, client.ContainerRemoveOptions{Force: true})
+		})
+		if _, err := cli.ContainerStart(context.Background(), created.ID, client.ContainerStartOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	pb := loadPlaybook(b, "steps:\n  - name: fan out\n    dockerExec: {selector: kindlab.bench="+group+", argv: [sleep, '1']}\n")
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := pb.Run(context.Background(), engine.RunOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/run")
+}
