@@ -48,11 +48,7 @@ func init() {
 }
 
 func runDockerCp(ctx context.Context, rt *engine.Runtime, p *dockerCpParams) (map[string]any, error) {
-	cli, err := docker.Client()
-	if err != nil {
-		return nil, err
-	}
-	containers, err := docker.Select(ctx, cli, p.Selection)
+	cli, containers, err := p.Selection.Resolve(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -66,6 +66,17 @@ type Container struct {
 	Name string
 }
 
+// Resolve connects to the daemon and resolves the selection: what every container step does
+// first.
+func (s Selection) Resolve(ctx context.Context) (*client.Client, []Container, error) {
+	cli, err := Client()
+	if err != nil {
+		return nil, nil, err
+	}
+	containers, err := Select(ctx, cli, s)
+	return cli, containers, err
+}
+
 // Select resolves a selection to running containers, sorted by name.
 func Select(ctx context.Context, cli *client.Client, s Selection) ([]Container, error) {
 	if len(s.Containers) > 0 {
