@@ -11,7 +11,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"; docker rm -f $(docker ps -aq --filter label=kindlab.bench=fanout) >/dev/null 2>&1 || true' EXIT
 log() { printf 'bench: %s\n' "$*" >&2; }
 
-eval "$(bash hack/testenv.sh up)"
+servers=$(bash hack/testenv.sh up)
+eval "$servers"
 for pkg in ansible hyperfine time; do
   dpkg -s "$pkg" >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends ansible hyperfine time >&2
 done

@@ -3,7 +3,9 @@
 # unless they already answer, run every test against them, and stop what this script started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-eval "$(bash hack/testenv.sh up)"
+# An assignment, not eval "$(...)": set -e then stops here when a server cannot start.
+servers=$(bash hack/testenv.sh up)
+eval "$servers"
 trap 'bash hack/testenv.sh down >&2' EXIT
 go vet ./...
 go test -count=1 ./... "$@"

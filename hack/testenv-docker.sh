@@ -61,6 +61,10 @@ docker_up() {
     command -v dockerd >/dev/null || apt_install docker.io
     apt_install busybox-static jq
     lacks_sys_resource && install_runtime_wrapper
+    # A dockerd that was killed leaves its pid file, and the next one refuses to start.
+    if [[ -f /var/run/docker.pid ]] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
+      rm -f /var/run/docker.pid
+    fi
     log "starting dockerd"
     dockerd >"$state/dockerd.log" 2>&1 &
     echo $! > "$state/dockerd.pid"
@@ -93,7 +97,9 @@ ensure_test_image() {
 
 docker_down() {
   started dockerd || { rm -f "$state/dockerd.pid"; return 0; }
-  stop_started dockerd
+  # dockerd stops running containers first, waiting for each; a busybox sleep as PID 1
+  # ignores SIGTERM, so give it time rather than kill it and leave its pid file behind.
+  stop_started dockerd 40
 }
 
 docker_status() {

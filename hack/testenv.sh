@@ -20,14 +20,16 @@ log() { printf 'testenv: %s\n' "$*" >&2; }
 # started NAME: whether `up` started NAME (its pid file exists and the process lives).
 started() { [[ -f $state/$1.pid ]] && kill -0 "$(cat "$state/$1.pid")" 2>/dev/null; }
 
+# stop_started NAME [SECONDS]: stop what `up` started, giving it SECONDS (default 10) to exit
+# cleanly before SIGKILL.
 stop_started() {
-  local name=$1 pid
+  local name=$1 grace=${2:-10} pid
   [[ -f $state/$name.pid ]] || return 0
   pid=$(cat "$state/$name.pid")
   if kill -0 "$pid" 2>/dev/null; then
     log "stopping $name (pid $pid)"
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    for _ in $(seq $((grace * 5))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     kill -9 "$pid" 2>/dev/null || true
   fi
   rm -f "$state/$name.pid"
