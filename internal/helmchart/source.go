@@ -4,6 +4,7 @@
 package helmchart
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/kindlab/playbook/internal/atomicfile"
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	"helm.sh/helm/v4/pkg/registry"
@@ -199,27 +201,7 @@ func fetch(ctx context.Context, url, dest string) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
-	return writeAtomic(dest, resp.Body)
-}
-
-func writeAtomic(dest string, r io.Reader) error {
-	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(dest), ".download-*")
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(tmp, r); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), dest)
+	return atomicfile.Write(dest, resp.Body, 0o755)
 }
 
 func pullOCI(s Source, logf func(string, ...any)) (string, error) {
@@ -241,5 +223,5 @@ func pullOCI(s Source, logf func(string, ...any)) (string, error) {
 		return "", fmt.Errorf("pulling %s: %w", ref, err)
 	}
 	dest := cachedArchive(s, s.Version)
-	return dest, writeAtomic(dest, strings.NewReader(string(res.Chart.Data)))
+	return dest, atomicfile.Write(dest, bytes.NewReader(res.Chart.Data), 0o755)
 }
