@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/kind/pkg/cluster"
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
+	kindexec "sigs.k8s.io/kind/pkg/exec"
 )
 
 type kindCreateParams struct {
@@ -118,7 +119,7 @@ func createCluster(ctx context.Context, provider *cluster.Provider, name string,
 	select {
 	case err := <-done:
 		if err != nil {
-			return fmt.Errorf("kind create cluster %s: %w", name, err)
+			return fmt.Errorf("kind create cluster %s: %w%s", name, err, commandOutput(err))
 		}
 		return nil
 	case <-ctx.Done():
@@ -194,4 +195,18 @@ func kindOutputs(ctx context.Context, provider *cluster.Provider, name string) (
 		}
 	}
 	return out, nil
+}
+
+// commandOutput is the end of what the command kind ran printed ("docker pull" saying why),
+// which kind keeps in the error but does not put in its message.
+func commandOutput(err error) string {
+	runErr := kindexec.RunErrorForError(err)
+	if runErr == nil || len(runErr.Output) == 0 {
+		return ""
+	}
+	out := strings.TrimSpace(string(runErr.Output))
+	if lines := strings.Split(out, "\n"); len(lines) > 5 {
+		out = strings.Join(lines[len(lines)-5:], "\n")
+	}
+	return ": " + out
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/kindlab/playbook/engine"
 	"github.com/kindlab/playbook/internal/testenv"
 	"go.yaml.in/yaml/v3"
+	kindexec "sigs.k8s.io/kind/pkg/exec"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -235,5 +236,17 @@ finally:
 	t.Log(log.String())
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// kind keeps a failed command's output in its error but not in the message; the step shows
+// its end, where the reason is.
+func TestKindCommandOutputInErrors(t *testing.T) {
+	err := &kindexec.RunError{Command: []string{"docker", "pull", "x"}, Output: []byte("l1\nl2\nl3\nl4\nl5\nl6\nreason\n")}
+	if got := commandOutput(err); got != ": l3\nl4\nl5\nl6\nreason" {
+		t.Errorf("got %q", got)
+	}
+	if got := commandOutput(os.ErrNotExist); got != "" {
+		t.Errorf("a plain error gave %q", got)
 	}
 }
