@@ -200,8 +200,9 @@ func kindOutputs(ctx context.Context, provider *cluster.Provider, name string) (
 // commandOutput is the end of what the command kind ran printed ("docker pull" saying why),
 // which kind keeps in the error but does not put in its message.
 func commandOutput(err error) string {
-	runErr := kindexec.RunErrorForError(err)
-	if runErr == nil || len(runErr.Output) == 0 {
+	// errors.As, not kind's RunErrorForError: that loops forever on a RunError without Inner.
+	var runErr *kindexec.RunError
+	if !errors.As(err, &runErr) || len(runErr.Output) == 0 {
 		return ""
 	}
 	out := strings.TrimSpace(string(runErr.Output))

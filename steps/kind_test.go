@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -242,8 +243,8 @@ finally:
 // kind keeps a failed command's output in its error but not in the message; the step shows
 // its end, where the reason is.
 func TestKindCommandOutputInErrors(t *testing.T) {
-	err := &kindexec.RunError{Command: []string{"docker", "pull", "x"}, Output: []byte("l1\nl2\nl3\nl4\nl5\nl6\nreason\n")}
-	if got := commandOutput(err); got != ": l3\nl4\nl5\nl6\nreason" {
+	runErr := &kindexec.RunError{Command: []string{"docker", "pull", "x"}, Output: []byte("l1\nl2\nl3\nl4\nl5\nl6\nreason\n")}
+	if got := commandOutput(fmt.Errorf("failed to pull image: %w", runErr)); got != ": l3\nl4\nl5\nl6\nreason" {
 		t.Errorf("got %q", got)
 	}
 	if got := commandOutput(os.ErrNotExist); got != "" {
