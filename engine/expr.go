@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -199,7 +200,7 @@ func (c *scopeChecker) visitMember(n *ast.MemberNode) {
 				c.fail(n.Property, Suggest(prop.Value, sortedKeys(c.scope.Steps)), "no step has id %q", prop.Value)
 			}
 		case "outputs":
-			if len(c.scope.Outputs) > 0 && !contains(c.scope.Outputs, prop.Value) {
+			if len(c.scope.Outputs) > 0 && !slices.Contains(c.scope.Outputs, prop.Value) {
 				c.fail(n.Property, Suggest(prop.Value, c.scope.Outputs), "this step has no output %q (it has %v)", prop.Value, c.scope.Outputs)
 			}
 		}
@@ -214,7 +215,7 @@ func (c *scopeChecker) visitMember(n *ast.MemberNode) {
 			if inner, ok := outer.Node.(*ast.MemberNode); ok {
 				if id, ok := stepsMember(inner); ok {
 					ref, known := c.scope.Steps[id]
-					if known && !ref.Looped && len(ref.Outputs) > 0 && !contains(ref.Outputs, prop.Value) {
+					if known && !ref.Looped && len(ref.Outputs) > 0 && !slices.Contains(ref.Outputs, prop.Value) {
 						c.fail(n.Property, Suggest(prop.Value, ref.Outputs), "step %q has no output %q (it has %v)", id, prop.Value, ref.Outputs)
 					}
 				}
@@ -243,15 +244,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // MarshalJSON and MarshalYAML show an expression as its source, as in `plan`.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/expr-lang/expr"
+	"github.com/kindlab/playbook/internal/valuemap"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -98,7 +99,7 @@ var helperFuncs = []expr.Option{
 			if !ok && m != nil {
 				return nil, fmt.Errorf("merge: argument %d is %T, not a map", i+1, m)
 			}
-			deepMerge(out, mm)
+			valuemap.Merge(out, mm)
 		}
 		return out, nil
 	}, new(func(...any) map[string]any)),
@@ -106,23 +107,6 @@ var helperFuncs = []expr.Option{
 		new(func(string) []any)),
 	expr.Function("shellQuote", func(p ...any) (any, error) { return ShellQuote(fmt.Sprint(p[0])), nil },
 		new(func(any) string)),
-}
-
-// deepMerge merges src into dst: nested maps merge, anything else replaces. Maps from src are
-// copied, so the inputs are never changed.
-func deepMerge(dst, src map[string]any) {
-	for k, v := range src {
-		if sm, ok := v.(map[string]any); ok {
-			dm, ok := dst[k].(map[string]any)
-			if !ok {
-				dm = map[string]any{}
-				dst[k] = dm
-			}
-			deepMerge(dm, sm)
-			continue
-		}
-		dst[k] = v
-	}
 }
 
 func parseSemver(v any) (*semver.Version, error) {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -67,7 +68,7 @@ func (l *loader) buildStep(pb *Playbook, decl stepDecl, varScope map[string]bool
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
 		switch {
-		case contains(stepKeys, k.Value):
+		case slices.Contains(stepKeys, k.Value):
 			specNode.Content = append(specNode.Content, k, n.Content[i+1])
 		case isPlugin(k.Value):
 			typeKeys = append(typeKeys, k)

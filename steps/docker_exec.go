@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -114,7 +115,7 @@ func dockerExecOne(ctx context.Context, cli *client.Client, rt *engine.Runtime, 
 		return result, fmt.Errorf("%s: %w", c.Name, err)
 	}
 	result["exitCode"] = inspect.ExitCode
-	if inspect.ExitCode != 0 && !containsInt(ok, inspect.ExitCode) {
+	if inspect.ExitCode != 0 && !slices.Contains(ok, inspect.ExitCode) {
 		return result, fmt.Errorf("%s: %s exited with code %d%s", c.Name, opts.Cmd[0], inspect.ExitCode, lastLine(stderr.String()))
 	}
 	return result, nil

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -101,19 +102,10 @@ func runExec(ctx context.Context, rt *engine.Runtime, p *execParams) (map[string
 	if ctx.Err() != nil {
 		return outputs, context.Cause(ctx)
 	}
-	if code != 0 && !containsInt(p.OkExitCodes, code) {
+	if code != 0 && !slices.Contains(p.OkExitCodes, code) {
 		return outputs, fmt.Errorf("%s exited with code %d%s", argv[0], code, lastLine(stderr.String()))
 	}
 	return outputs, nil
-}
-
-func containsInt(list []int, v int) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func lastLine(s string) string {

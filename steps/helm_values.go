@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/kindlab/playbook/engine"
+	"github.com/kindlab/playbook/internal/valuemap"
 	"github.com/kindlab/playbook/internal/valuescheck"
 	"go.yaml.in/yaml/v3"
 	chart "helm.sh/helm/v4/pkg/chart/v2"
@@ -30,9 +31,9 @@ func (v *helmValues) merged(dir string) (map[string]any, error) {
 		if err != nil {
 			return nil, engine.Errorf(fmt.Sprintf("valuesFiles[%d]", i), "%v", err)
 		}
-		mergeMaps(out, fileValues)
+		valuemap.Merge(out, fileValues)
 	}
-	mergeMaps(out, deepCopyMap(v.Values))
+	valuemap.Merge(out, v.Values)
 	for i, s := range v.Set {
 		if err := strvals.ParseInto(s, out); err != nil {
 			return nil, engine.Errorf(fmt.Sprintf("set[%d]", i), "%v", err)
@@ -122,28 +123,4 @@ func knownValues(path string, ch *chart.Chart) (*valuescheck.Known, error) {
 	}
 	knownCache.Store(path, k)
 	return k, nil
-}
-
-// mergeMaps merges src into dst recursively: maps merge, anything else replaces.
-func mergeMaps(dst, src map[string]any) {
-	for k, v := range src {
-		if sm, ok := v.(map[string]any); ok {
-			if dm, ok := dst[k].(map[string]any); ok {
-				mergeMaps(dm, sm)
-				continue
-			}
-		}
-		dst[k] = v
-	}
-}
-
-func deepCopyMap(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		if inner, ok := v.(map[string]any); ok {
-			v = deepCopyMap(inner)
-		}
-		out[k] = v
-	}
-	return out
 }

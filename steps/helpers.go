@@ -6,15 +6,6 @@ import (
 	"github.com/kindlab/playbook/engine"
 )
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func didYouMean(word string, candidates []string) string {
 	if s := engine.Suggest(word, candidates); s != "" {
 		return fmt.Sprintf("; did you mean %q?", s)

@@ -3,6 +3,7 @@ package steps
 import (
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strings"
 
@@ -80,7 +81,7 @@ func kindConfig(s *kindClusterSpec) (*v1alpha4.Cluster, error) {
 		cfg.Nodes = nil
 	}
 	for i, n := range s.Nodes {
-		if !contains(kindRoles, n.Role) {
+		if !slices.Contains(kindRoles, n.Role) {
 			return nil, engine.Errorf(fmt.Sprintf("nodes[%d].role", i), "must be control-plane or worker, got %q%s", n.Role, didYouMean(n.Role, kindRoles))
 		}
 		count := 1
@@ -133,10 +134,10 @@ func portMappings(in []kindPortMapping) []v1alpha4.PortMapping {
 }
 
 func applyNetworking(out *v1alpha4.Networking, n kindNetworking) error {
-	if n.KubeProxyMode != "" && !contains(kindProxyModes, n.KubeProxyMode) {
+	if n.KubeProxyMode != "" && !slices.Contains(kindProxyModes, n.KubeProxyMode) {
 		return engine.Errorf("networking.kubeProxyMode", "must be one of %s, got %q%s", strings.Join(kindProxyModes, ", "), n.KubeProxyMode, didYouMean(n.KubeProxyMode, kindProxyModes))
 	}
-	if n.IPFamily != "" && !contains(kindFamilies, n.IPFamily) {
+	if n.IPFamily != "" && !slices.Contains(kindFamilies, n.IPFamily) {
 		return engine.Errorf("networking.ipFamily", "must be one of %s, got %q", strings.Join(kindFamilies, ", "), n.IPFamily)
 	}
 	for field, cidr := range map[string]string{"podSubnet": n.PodSubnet, "serviceSubnet": n.ServiceSubnet} {

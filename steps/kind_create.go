@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/kindlab/playbook/engine"
@@ -75,7 +76,7 @@ func runKindCreate(ctx context.Context, rt *engine.Runtime, p *kindCreateParams)
 		return nil, fmt.Errorf("listing kind clusters: %w", err)
 	}
 	reused := false
-	if contains(existing, p.Name) {
+	if slices.Contains(existing, p.Name) {
 		if p.Recreate {
 			rt.Logf("deleting kind cluster %s (recreate: true)", p.Name)
 			if err := provider.Delete(p.Name, kubeconfig); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/kindlab/playbook/engine"
 )
@@ -39,7 +40,7 @@ func init() {
 			if kubeconfig == defaultKindKubeconfig(p.Name) {
 				os.Remove(kubeconfig)
 			}
-			deleted := contains(existing, p.Name)
+			deleted := slices.Contains(existing, p.Name)
 			if deleted {
 				rt.Logf("deleted kind cluster %s", p.Name)
 			}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -212,7 +213,7 @@ func execResult(pod corev1.Pod, stdout, stderr string, streamErr error, ok []int
 	}
 	result := map[string]any{"pod": pod.Name, "node": pod.Spec.NodeName,
 		"stdout": strings.TrimRight(stdout, "\n"), "stderr": strings.TrimRight(stderr, "\n"), "exitCode": code}
-	if code != 0 && !containsInt(ok, code) {
+	if code != 0 && !slices.Contains(ok, code) {
 		return result, fmt.Errorf("pod %s: exited with code %d%s", pod.Name, code, lastLine(stderr))
 	}
 	return result, nil

@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/kindlab/playbook/engine"
@@ -34,7 +35,7 @@ func init() {
 			if len(p.Keys) == 0 {
 				return engine.Errorf("keys", "give at least one taint key")
 			}
-			if p.Effect != "" && !contains(taintEffects, p.Effect) {
+			if p.Effect != "" && !slices.Contains(taintEffects, p.Effect) {
 				return engine.Errorf("effect", "must be one of %s, got %q%s", strings.Join(taintEffects, ", "), p.Effect, didYouMean(p.Effect, taintEffects))
 			}
 			if len(p.Nodes) > 0 && p.Selector != "" {
@@ -78,7 +79,7 @@ func runUntaint(ctx context.Context, rt *engine.Runtime, p *untaintParams) (map[
 			var kept []corev1.Taint
 			removed = nil
 			for _, t := range node.Spec.Taints {
-				if contains(p.Keys, t.Key) && (p.Effect == "" || string(t.Effect) == p.Effect) {
+				if slices.Contains(p.Keys, t.Key) && (p.Effect == "" || string(t.Effect) == p.Effect) {
 					removed = append(removed, t.Key+":"+string(t.Effect))
 					continue
 				}

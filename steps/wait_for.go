@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -54,7 +55,7 @@ func validateWait(p *waitParams) error {
 	if p.For == "" && p.Condition != nil {
 		p.For = "condition"
 	}
-	if !contains(waitKinds, p.For) {
+	if !slices.Contains(waitKinds, p.For) {
 		return engine.Errorf("for", "must be one of %s, got %q%s", strings.Join(waitKinds, ", "), p.For, didYouMean(p.For, waitKinds))
 	}
 	switch {

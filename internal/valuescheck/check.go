@@ -3,6 +3,8 @@ package valuescheck
 import (
 	"sort"
 	"strings"
+
+	"github.com/kindlab/playbook/internal/textdist"
 )
 
 // Problem is one user key the chart does not read.
@@ -67,7 +69,7 @@ func (k *Known) suggest(path []string, v any) string {
 			sameDepth = append(sameDepth, p)
 		}
 	}
-	if best := closest(want, sameDepth); best != "" && editDistance(want, best) <= max(2, len(want)/5) {
+	if best := closest(want, sameDepth); best != "" && textdist.Distance(want, best) <= max(2, len(want)/5) {
 		return best
 	}
 	if len(sameLeaf) > 0 {
@@ -76,7 +78,7 @@ func (k *Known) suggest(path []string, v any) string {
 		})
 		return sameLeaf[0]
 	}
-	if best := closest(want, sameDepth); best != "" && editDistance(want, best) <= len(want)/2 {
+	if best := closest(want, sameDepth); best != "" && textdist.Distance(want, best) <= len(want)/2 {
 		return best
 	}
 	return ""
@@ -85,29 +87,9 @@ func (k *Known) suggest(path []string, v any) string {
 func closest(word string, candidates []string) string {
 	best, bestDist := "", 1<<30
 	for _, c := range candidates {
-		if d := editDistance(word, c); d < bestDist || d == bestDist && c < best {
+		if d := textdist.Distance(word, c); d < bestDist || d == bestDist && c < best {
 			best, bestDist = c, d
 		}
 	}
 	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
