@@ -4,14 +4,20 @@
 # `go install`ed (its go.mod replaces the staging modules with local paths), so we build it from
 # a throw-away wrapper module whose replace list is generated from that version's own go.mod.
 #
-# Usage: hack/kube-build.sh [kubectl]  prints the directory holding the binaries; kubectl is
-#        built too when asked (the benchmarks compare with it)
-# Env:   KUBE_VERSION (default below), XDG_CACHE_HOME
+# Usage: hack/kube-build.sh [CMD...]  prints the directory holding the binaries; CMD names more
+#        commands of k8s.io/kubernetes/cmd to build (kubectl for the benchmarks, kubelet, kubeadm
+#        and the rest for the lab's node image)
+# Env:   KUBE_VERSION (default below), XDG_CACHE_HOME,
+#        KUBE_STATIC=1 builds without cgo into their own directory: images have no libc to link
 set -euo pipefail
 
 KUBE_VERSION=${KUBE_VERSION:-v1.35.4}
 cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/kindlab-testenv
 out=$cache_root/$KUBE_VERSION
+if [[ ${KUBE_STATIC:-} == 1 ]]; then
+  export CGO_ENABLED=0
+  out=$out-static
+fi
 want=(kube-apiserver etcd "$@")
 missing=()
 for bin in "${want[@]}"; do [[ -x $out/$bin ]] || missing+=("$bin"); done
@@ -68,7 +74,12 @@ package tools
 
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubeadm"
 	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )
 GO
 
@@ -78,7 +89,7 @@ GOFLAGS=-mod=mod go mod tidy >&2
 major_minor=${KUBE_VERSION#v}
 ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor%%.*} -X k8s.io/component-base/version.gitTreeState=clean"
 for bin in "${missing[@]}"; do
-  log "building $bin for $major_minor (kube-apiserver takes about 8 minutes cold)"
+  log "building $bin for $major_minor"
   case $bin in
     etcd) go build -trimpath -ldflags "-s -w" -o "$out/etcd.tmp" ./etcd ;;
     *) go build -trimpath -ldflags "$ldflags" -o "$out/$bin.tmp" "k8s.io/kubernetes/cmd/$bin" ;;

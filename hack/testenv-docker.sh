@@ -29,26 +29,7 @@ lacks_sys_resource() {
 install_runtime_wrapper() {
   local wrapper=/usr/local/libexec/kindlab-runc
   mkdir -p "$(dirname "$wrapper")" /etc/docker
-  cat > "$wrapper" <<'WRAP'
-#!/bin/sh
-# Drops CAP_SYS_RESOURCE from the container's capabilities (this host cannot grant it), then
-# hands over to runc. Installed by hack/testenv.sh for tests only.
-# Only creating a container reads config.json; exec, state, kill and the rest pass straight on.
-bundle=.
-prev=
-creating=no
-for arg in "$@"; do
-  case $arg in create | run) creating=yes ;; esac
-  [ "$prev" = "--bundle" ] || [ "$prev" = "-b" ] && bundle=$arg
-  prev=$arg
-done
-cfg=$bundle/config.json
-if [ $creating = yes ] && [ -f "$cfg" ]; then
-  jq '(.process.capabilities // {}) |= with_entries(.value |= map(select(. != "CAP_SYS_RESOURCE")))' "$cfg" > "$cfg.tmp" && mv "$cfg.tmp" "$cfg"
-fi
-exec runc "$@"
-WRAP
-  chmod +x "$wrapper"
+  install -m 0755 "$here/kindlab-runc.sh" "$wrapper"
   # Merge into an existing daemon.json: a developer's own settings stay.
   local cfg=/etc/docker/daemon.json
   [[ -s $cfg ]] || echo '{}' > "$cfg"

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Makes the lab's images from the built programs, with no registry and no Dockerfile. Each
+# control-plane image is one imported layer holding its program. The node image is the Debian
+# root filesystem plus the lab's files and programs, with every control-plane image pre-loaded
+# into its containerd, the way kind's own node images come.
+#
+# Usage: hack/lab/images.sh BIN_DIR TOOLS_DIR ROOTFS_TAR NODE_IMAGE < kubeadm's image list
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bins=$1 tools=$2 rootfs=$3 node_image=$4
+mapfile -t wanted
+log() { printf 'lab images: %s\n' "$*" >&2; }
+work=$(mktemp -d)
+build=kindlab-lab-build-$$
+trap 'docker rm -f "$build" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+
+# kubeadm names each image; the lab tags its own with exactly those names.
+image_named() {
+  local name
+  for name in "${wanted[@]}"; do
+    [[ ${name%:*} == */$1 ]] && { echo "$name"; return; }
+  done
+  log "kubeadm lists no $1 image: ${wanted[*]}"
+  exit 1
+}
+
+# import_dir NAME DIR ENTRYPOINT [--change ...]: one layer from a directory.
+import_dir() {
+  local name=$1 dir=$2 entrypoint=$3
+  shift 3
+  tar --numeric-owner --owner=0 --group=0 -C "$dir" -c . |
+    docker import --change "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin" \
+      --change "ENTRYPOINT [\"$entrypoint\"]" "$@" - "$name" >/dev/null
+  log "$name"
+}
+
+# one_program_image NAME PROGRAM PATH [--change ...]
+one_program_image() {
+  local name=$1 program=$2 path=$3
+  shift 3
+  local dir=$work/${name//[\/:]/_}
+  mkdir -p "$dir$(dirname "$path")" "$dir/etc" "$dir/tmp"
+  chmod 1777 "$dir/tmp"
+  cp "$program" "$dir$path"
+  printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n' > "$dir/etc/passwd"
+  printf 'root:x:0:\nnobody:x:65534:\n' > "$dir/etc/group"
+  import_dir "$name" "$dir" "$path" "$@"
+}
+
+for component in kube-apiserver kube-controller-manager kube-scheduler etcd; do
+  one_program_image "$(image_named "$component")" "$bins/$component" "/usr/local/bin/$component"
+done
+one_program_image "$(image_named coredns)" "$tools/coredns" /coredns
+one_program_image "$(image_named pause)" "$tools/pause" /pause --change "USER 65535:65535"
+
+base=kindlab/node-base:$(basename "$rootfs" .tar)
+if ! docker image inspect "$base" >/dev/null 2>&1; then
+  log "importing the root filesystem as $base"
+  docker import "$rootfs" "$base" >/dev/null
+fi
+docker run -d --name "$build" --privileged --entrypoint sleep "$base" infinity >/dev/null
+
+# kube-proxy runs iptables, so its image takes iptables and its libraries from the node's Debian.
+docker exec -i "$build" bash -s /tmp/kube-proxy-root < "$here/kube-proxy-root.sh"
+docker cp "$bins/kube-proxy" "$build:/tmp/kube-proxy-root/usr/local/bin/kube-proxy"
+docker exec "$build" tar --numeric-owner -C /tmp/kube-proxy-root -c . |
+  docker import --change "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin" \
+    --change 'ENTRYPOINT ["/usr/local/bin/kube-proxy"]' - "$(image_named kube-proxy)" >/dev/null
+docker exec "$build" rm -rf /tmp/kube-proxy-root
+log "$(image_named kube-proxy)"
+
+stage=$work/node
+cp -a "$here/node" "$stage"
+install -D -m 0755 -t "$stage/usr/bin" "$bins/kubelet" "$bins/kubeadm" "$bins/kubectl"
+install -D -m 0755 -t "$stage/usr/local/bin" "$tools/crictl"
+install -D -m 0755 "$here/../kindlab-runc.sh" "$stage/usr/local/libexec/kindlab-runc"
+sed "s|@PAUSE_IMAGE@|$(image_named pause)|" "$stage/etc/containerd/config.toml.in" > "$stage/etc/containerd/config.toml"
+rm "$stage/etc/containerd/config.toml.in"
+echo "$KUBE_VERSION" > "$stage/kind/version"
+tar --numeric-owner --owner=0 --group=0 -C "$stage" -c . | docker cp - "$build:/"
+docker exec "$build" bash -euc '
+  mkdir -p /opt/cni/bin
+  ln -sf /usr/lib/cni/* /opt/cni/bin/
+  systemctl enable containerd kubelet
+  # Timers a throw-away node has no use for, and a console login it never shows.
+  systemctl mask apt-daily.timer apt-daily-upgrade.timer fstrim.timer e2scrub_all.timer e2scrub_reap.service getty@tty1.service console-getty.service
+' >/dev/null 2>&1
+
+log "pre-loading ${#wanted[@]} images into the node's containerd"
+docker exec -d "$build" containerd
+for _ in $(seq 100); do docker exec "$build" ctr version >/dev/null 2>&1 && break; sleep 0.2; done
+# Unpacked later, at first use, on the node's /var volume: overlayfs cannot unpack here.
+docker save "${wanted[@]}" | docker exec -i "$build" ctr --namespace=k8s.io images import --no-unpack --all-platforms - >/dev/null
+docker exec "$build" bash -c 'pkill -x containerd; while pgrep -x containerd >/dev/null; do sleep 0.1; done; rm -rf /run/containerd /tmp/* /var/log/*'
+
+docker commit "$build" "$node_image" >/dev/null
+# commit cannot set a stop signal, so a one-line build does the image settings. systemd halts
+# on SIGRTMIN+3; SIGTERM would make it re-execute itself.
+printf '%s\n' "FROM $node_image" 'ENV container=docker' 'STOPSIGNAL SIGRTMIN+3' \
+  'ENTRYPOINT ["/usr/local/bin/entrypoint"]' 'CMD []' |
+  DOCKER_BUILDKIT=0 docker build -q -t "$node_image" - >/dev/null 2>"$work/build.log" || {
+  cat "$work/build.log" >&2
+  exit 1
+}
+log "$node_image: $(docker image inspect -f '{{.Size}}' "$node_image" | numfmt --to=iec)"
