@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154 # state and here come from testenv.sh
 # Docker engine for tests; sourced by testenv.sh.
 # Facts behind it: ../shared/notes/test-machines.md (Debian's docker.io, runc refusing
 # privileged containers where CAP_SYS_RESOURCE is missing, images made without a registry).

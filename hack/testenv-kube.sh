@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154 # state and here come from testenv.sh
 # etcd + kube-apiserver on loopback for tests (envtest-style, no kubelet); sourced by
 # testenv.sh. Binaries come from hack/kube-build.sh, built once per version and cached.
 

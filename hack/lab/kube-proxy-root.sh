@@ -8,11 +8,11 @@ root=$1
 programs=(/usr/sbin/xtables-nft-multi /usr/sbin/xtables-legacy-multi /usr/sbin/nft /usr/sbin/conntrack)
 # iptables loads its match and target extensions with dlopen; ldd cannot see those.
 extensions=(/usr/lib/*/xtables/*.so)
-libraries=$(ldd "${programs[@]}" "${extensions[@]}" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\/.*ld-linux/ {print $1}' | sort -u)
+mapfile -t libraries < <(ldd "${programs[@]}" "${extensions[@]}" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\/.*ld-linux/ {print $1}' | sort -u)
 rm -rf "$root"
 mkdir -p "$root"
 # -h: this Debian's /lib and /lib64 are symlinks into /usr; the image gets real directories.
-paths=("${programs[@]}" "${extensions[@]}" $libraries /etc/protocols /etc/services)
+paths=("${programs[@]}" "${extensions[@]}" "${libraries[@]}" /etc/protocols /etc/services)
 tar -C / -chf - "${paths[@]#/}" | tar -C "$root" -xf -
 cd "$root/usr/sbin"
 for family in iptables ip6tables; do
