@@ -4,20 +4,20 @@
 # `go install`ed (its go.mod replaces the staging modules with local paths), so we build it from
 # a throw-away wrapper module whose replace list is generated from that version's own go.mod.
 #
+# Static (no cgo), as Kubernetes releases them: the lab's images (hack/lab) have no libc to
+# link, and the test servers run the same binaries, so one build serves both.
+#
 # Usage: hack/kube-build.sh [CMD...]  prints the directory holding the binaries; CMD names more
 #        commands of k8s.io/kubernetes/cmd to build (kubectl for the benchmarks, kubelet, kubeadm
 #        and the rest for the lab's node image)
-# Env:   KUBE_VERSION (default below), XDG_CACHE_HOME,
-#        KUBE_STATIC=1 builds without cgo into their own directory: images have no libc to link
+# Env:   KUBE_VERSION (default below), XDG_CACHE_HOME
 set -euo pipefail
 
 KUBE_VERSION=${KUBE_VERSION:-v1.35.4}
 cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/kindlab-testenv
-out=$cache_root/$KUBE_VERSION
-if [[ ${KUBE_STATIC:-} == 1 ]]; then
-  export CGO_ENABLED=0
-  out=$out-static
-fi
+# -static: caches from before the builds were static hold dynamic binaries under the bare version.
+out=$cache_root/$KUBE_VERSION-static
+export CGO_ENABLED=0
 want=(kube-apiserver etcd "$@")
 missing=()
 for bin in "${want[@]}"; do [[ -x $out/$bin ]] || missing+=("$bin"); done

@@ -202,7 +202,8 @@ func TestKindE2E(t *testing.T) {
 	}
 	imageParam := ""
 	if nodeImage != "" {
-		imageParam = ", image: " + nodeImage
+		// The lab's image has no default CNI: kindnet is not on the Go module proxy.
+		imageParam = ", image: " + nodeImage + ", networking: {disableDefaultCNI: true}"
 	}
 	cli := testenv.Docker(t)
 	image := testenv.Image(t, cli)

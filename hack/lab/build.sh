@@ -27,7 +27,7 @@ if docker image inspect "$node_image" >/dev/null 2>&1; then
 fi
 
 started=$SECONDS
-bins=$(KUBE_STATIC=1 bash "$hack/kube-build.sh" kubelet kubeadm kubectl kube-controller-manager kube-scheduler kube-proxy)
+bins=$(bash "$hack/kube-build.sh" kubelet kubeadm kubectl kube-controller-manager kube-scheduler kube-proxy)
 log "Kubernetes binaries ready after $((SECONDS - started)) s"
 # The image names and versions kubeadm asks for come from kubeadm itself, never from here.
 images=$("$bins/kubeadm" config images list --kubernetes-version "$KUBE_VERSION" 2>/dev/null)
