@@ -1,7 +1,6 @@
 package playbooks_test
 
 import (
-	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -69,8 +68,5 @@ func tryLab(t *testing.T, vars []string) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log strings.Builder
-	_, err = pb.Run(context.Background(), engine.RunOptions{Reporters: []engine.Reporter{engine.NewTextReporter(&log, false)}})
-	t.Log(log.String())
-	return err
+	return testenv.Run(t, pb)
 }

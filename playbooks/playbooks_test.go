@@ -169,10 +169,7 @@ func TestPlaybooksE2E(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode, func(t *testing.T) {
 			pb := load(t, mode, "cleanup=true", "recreate=true")
-			var log strings.Builder
-			_, err := pb.Run(context.Background(), engine.RunOptions{Reporters: []engine.Reporter{engine.NewTextReporter(&log, false)}})
-			t.Log(log.String())
-			if err != nil {
+			if err := testenv.Run(t, pb); err != nil {
 				t.Fatal(err)
 			}
 		})

@@ -239,10 +239,7 @@ finally:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log strings.Builder
-	_, err = pb.Run(context.Background(), engine.RunOptions{Reporters: []engine.Reporter{engine.NewTextReporter(&log, false)}})
-	t.Log(log.String())
-	if err != nil {
+	if err := testenv.Run(t, pb); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -36,10 +36,7 @@ func kubePlaybook(t *testing.T, body string, extra map[string]string) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log strings.Builder
-	_, err = pb.Run(context.Background(), engine.RunOptions{Reporters: []engine.Reporter{engine.NewTextReporter(&log, false)}})
-	t.Log(log.String())
-	return err
+	return testenv.Run(t, pb)
 }
 
 const appManifests = `
