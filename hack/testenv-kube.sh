@@ -70,7 +70,7 @@ kube_up() {
       --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
       --initial-cluster "default=http://127.0.0.1:$peer_port" >"$state/etcd.log" 2>&1 &
     echo $! > "$state/etcd.pid"
-    log "starting kube-apiserver $(basename "$bin") on 127.0.0.1:$api_port"
+    log "starting kube-apiserver $("$bin/kube-apiserver" --version | cut -d" " -f2) on 127.0.0.1:$api_port"
     "$bin/kube-apiserver" --etcd-servers "http://127.0.0.1:$etcd_port" \
       --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
       --tls-cert-file "$state/pki/serving.crt" --tls-private-key-file "$state/pki/serving.key" \
@@ -89,7 +89,7 @@ kube_up() {
   fi
   echo "export KUBECONFIG=$kube_kubeconfig"
   echo "export KUBEBUILDER_ASSETS=$bin"
-  echo "export PLAYBOOK_TESTENV_KUBE_VERSION=${KUBE_VERSION:-$(basename "$bin")}"
+  echo "export PLAYBOOK_TESTENV_KUBE_VERSION=$("$bin/kube-apiserver" --version | cut -d" " -f2)"
 }
 
 kube_down() {
