@@ -24,13 +24,12 @@ image_named() {
   exit 1
 }
 
-# import_dir NAME DIR ENTRYPOINT [--change ...]: one layer from a directory.
-import_dir() {
-  local name=$1 dir=$2 entrypoint=$3
-  shift 3
-  tar --numeric-owner --owner=0 --group=0 -C "$dir" -c . |
-    docker import --change "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin" \
-      --change "ENTRYPOINT [\"$entrypoint\"]" "$@" - "$name" >/dev/null
+# import_tar NAME ENTRYPOINT [--change ...] < tar: one image layer from a tar stream.
+import_tar() {
+  local name=$1 entrypoint=$2
+  shift 2
+  docker import --change "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin" \
+    --change "ENTRYPOINT [\"$entrypoint\"]" "$@" - "$name" >/dev/null
   log "$name"
 }
 
@@ -44,14 +43,20 @@ one_program_image() {
   cp "$program" "$dir$path"
   printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n' > "$dir/etc/passwd"
   printf 'root:x:0:\nnobody:x:65534:\n' > "$dir/etc/group"
-  import_dir "$name" "$dir" "$path" "$@"
+  tar --numeric-owner --owner=0 --group=0 -C "$dir" -c . | import_tar "$name" "$path" "$@"
 }
 
-for component in kube-apiserver kube-controller-manager kube-scheduler etcd; do
-  one_program_image "$(image_named "$component")" "$bins/$component" "/usr/local/bin/$component"
+# Names first: a failure inside "$(...)" as an argument would not stop the script.
+declare -A named
+for component in kube-apiserver kube-controller-manager kube-scheduler etcd coredns pause kube-proxy; do
+  named[$component]=$(image_named "$component")
 done
-one_program_image "$(image_named coredns)" "$tools/coredns" /coredns
-one_program_image "$(image_named pause)" "$tools/pause" /pause --change "USER 65535:65535"
+
+for component in kube-apiserver kube-controller-manager kube-scheduler etcd; do
+  one_program_image "${named[$component]}" "$bins/$component" "/usr/local/bin/$component"
+done
+one_program_image "${named[coredns]}" "$tools/coredns" /coredns
+one_program_image "${named[pause]}" "$tools/pause" /pause --change "USER 65535:65535"
 
 base=kindlab/node-base:$(basename "$rootfs" .tar)
 if ! docker image inspect "$base" >/dev/null 2>&1; then
@@ -64,17 +69,15 @@ docker run -d --name "$build" --privileged --entrypoint sleep "$base" infinity >
 docker exec -i "$build" bash -s /tmp/kube-proxy-root < "$here/kube-proxy-root.sh"
 docker cp "$bins/kube-proxy" "$build:/tmp/kube-proxy-root/usr/local/bin/kube-proxy"
 docker exec "$build" tar --numeric-owner -C /tmp/kube-proxy-root -c . |
-  docker import --change "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin" \
-    --change 'ENTRYPOINT ["/usr/local/bin/kube-proxy"]' - "$(image_named kube-proxy)" >/dev/null
+  import_tar "${named[kube-proxy]}" /usr/local/bin/kube-proxy
 docker exec "$build" rm -rf /tmp/kube-proxy-root
-log "$(image_named kube-proxy)"
 
 stage=$work/node
 cp -a "$here/node" "$stage"
 install -D -m 0755 -t "$stage/usr/bin" "$bins/kubelet" "$bins/kubeadm" "$bins/kubectl"
 install -D -m 0755 -t "$stage/usr/local/bin" "$tools/crictl"
 install -D -m 0755 "$here/../kindlab-runc.sh" "$stage/usr/local/libexec/kindlab-runc"
-sed "s|@PAUSE_IMAGE@|$(image_named pause)|" "$stage/etc/containerd/config.toml.in" > "$stage/etc/containerd/config.toml"
+sed "s|@PAUSE_IMAGE@|${named[pause]}|" "$stage/etc/containerd/config.toml.in" > "$stage/etc/containerd/config.toml"
 rm "$stage/etc/containerd/config.toml.in"
 echo "$KUBE_VERSION" > "$stage/kind/version"
 tar --numeric-owner --owner=0 --group=0 -C "$stage" -c . | docker cp - "$build:/"

@@ -6,9 +6,8 @@ import (
 	"testing"
 )
 
-// SharedChart returns the path of a chart archive in ../shared/charts beside the repository
-// (CI checks the project out there).
-func SharedChart(t testing.TB, file string) string {
+// repoRoot is the directory of go.mod above the test's working directory.
+func repoRoot(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
@@ -16,7 +15,7 @@ func SharedChart(t testing.TB, file string) string {
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
+			return dir
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
@@ -24,7 +23,13 @@ func SharedChart(t testing.TB, file string) string {
 		}
 		dir = parent
 	}
-	path := filepath.Join(filepath.Dir(dir), "shared", "charts", file)
+}
+
+// SharedChart returns the path of a chart archive in ../shared/charts beside the repository
+// (CI checks the project out there).
+func SharedChart(t testing.TB, file string) string {
+	t.Helper()
+	path := filepath.Join(filepath.Dir(repoRoot(t)), "shared", "charts", file)
 	if _, err := os.Stat(path); err != nil {
 		unavailable(t, "the shared chart "+file, err)
 	}

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kindlab/playbook/internal/testenv"
 )
 
 func build(t *testing.T) string {
@@ -26,12 +28,10 @@ func build(t *testing.T) string {
 }
 
 // asPID1 starts pause as PID 1 of a new PID namespace, as a pod sandbox runs it. It needs
-// root (unshare); the CI machines run tests as root.
+// root (unshare).
 func asPID1(t *testing.T, bin string) *exec.Cmd {
 	t.Helper()
-	if os.Geteuid() != 0 && os.Getenv("CI") == "" {
-		t.Skip("needs root for a PID namespace")
-	}
+	testenv.Root(t)
 	cmd := exec.Command("unshare", "--pid", "--fork", "--kill-child", bin)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
