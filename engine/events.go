@@ -13,6 +13,9 @@ const (
 	StatusFailed    Status = "failed"
 	StatusSkipped   Status = "skipped"
 	StatusCancelled Status = "cancelled"
+	// StatusNotRun is a step the run never reached: an earlier step failed, the playbook
+	// timed out, or Ctrl-C stopped it.
+	StatusNotRun Status = "not-run"
 )
 
 // EventType names what happened.
@@ -23,6 +26,11 @@ const (
 	StepStarted  EventType = "step-started"
 	StepOutput   EventType = "output"
 	StepRetrying EventType = "retry"
+	// ItemStarted and ItemFinished frame each item of a looped step.
+	ItemStarted  EventType = "item-started"
+	ItemFinished EventType = "item-finished"
+	// Notice is something the user should know now (Ctrl-C was pressed).
+	Notice       EventType = "notice"
 	StepFinished EventType = "step-finished"
 	RunFinished  EventType = "run-finished"
 )
@@ -33,26 +41,33 @@ const OutputTailLen = 30
 // Event is one thing a reporter shows. The JSON form is the `--output json` protocol: one
 // object per line, fields omitted when empty.
 type Event struct {
-	Time     time.Time `json:"time"`
-	Type     EventType `json:"type"`
-	Playbook string    `json:"playbook,omitempty"`
-	Step     string    `json:"step,omitempty"`
-	ID       string    `json:"id,omitempty"`
-	StepType string    `json:"stepType,omitempty"`
-	Finally  bool      `json:"finally,omitempty"`
-	Index    int       `json:"index,omitempty"` // 1-based position among the steps that run
-	Total    int       `json:"total,omitempty"`
-	Item     string    `json:"item,omitempty"`   // the loop item, when the step loops
-	Prefix   string    `json:"prefix,omitempty"` // where an output line came from (a container)
-	Stream   string    `json:"stream,omitempty"` // stdout or stderr
-	Line     string    `json:"line,omitempty"`
-	Attempt  int       `json:"attempt,omitempty"`
-	Status   Status    `json:"status,omitempty"`
-	Seconds  float64   `json:"seconds,omitempty"`
-	Error    string    `json:"error,omitempty"`
-	Ignored  bool      `json:"ignored,omitempty"`
-	Reason   string    `json:"reason,omitempty"`
-	Output   []string  `json:"output,omitempty"` // the last output lines of a failed step
+	Time      time.Time `json:"time"`
+	Type      EventType `json:"type"`
+	Playbook  string    `json:"playbook,omitempty"`
+	Step      string    `json:"step,omitempty"`
+	ID        string    `json:"id,omitempty"`
+	StepType  string    `json:"stepType,omitempty"`
+	Finally   bool      `json:"finally,omitempty"`
+	Index     int       `json:"index,omitempty"` // 1-based position among the steps that run
+	Total     int       `json:"total,omitempty"`
+	Item      string    `json:"item,omitempty"`      // the loop item, when the step loops
+	ItemIndex int       `json:"itemIndex,omitempty"` // its index
+	Items     int       `json:"items,omitempty"`     // how many items the loop has
+	Prefix    string    `json:"prefix,omitempty"`    // where an output line came from (a container)
+	Stream    string    `json:"stream,omitempty"`    // stdout or stderr
+	Line      string    `json:"line,omitempty"`
+	Attempt   int       `json:"attempt,omitempty"`
+	Status    Status    `json:"status,omitempty"`
+	Seconds   float64   `json:"seconds,omitempty"`
+	Error     string    `json:"error,omitempty"`
+	Ignored   bool      `json:"ignored,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+	Output    []string  `json:"output,omitempty"` // the last output lines of a failed step
+	Stack     string    `json:"stack,omitempty"`  // where a step type panicked
+	// Outputs are a finished step's outputs, masked, for `jq` and for reports.
+	Outputs any `json:"outputs,omitempty"`
+	// Diagnostics are why a run could not start (run-finished): each with file, line, column.
+	Diagnostics []Diagnostic `json:"diagnostics,omitempty"`
 }
 
 // Reporter shows events. Handle is never called concurrently.
@@ -65,23 +80,18 @@ type ReporterFunc func(Event)
 
 func (f ReporterFunc) Handle(e Event) { f(e) }
 
-// emitter serialises events from parallel loop items into the reporters.
+// emitter serialises events from parallel loop items into the reporters, masking each.
 type emitter struct {
 	mu        sync.Mutex
 	reporters []Reporter
-	mask      func(string) string
+	mask      *Masker
 }
 
 func (em *emitter) emit(e Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	if em.mask != nil {
-		e.Line, e.Error = em.mask(e.Line), em.mask(e.Error)
-		for i := range e.Output {
-			e.Output[i] = em.mask(e.Output[i])
-		}
-	}
+	e = em.mask.Event(e)
 	em.mu.Lock()
 	defer em.mu.Unlock()
 	for _, r := range em.reporters {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
 )
 
 // explain evaluates each name (and member chain) in the expression on its own, so that
@@ -53,10 +54,16 @@ func (e *Expr) explain(env *Env) []string {
 			collect(n.Node)
 		}
 	}
-	collect(e.program.Node())
+	// The source as written, not the compiled tree: that one reads outputs through a
+	// function (the outputs patch), which is no name the author wrote.
+	tree, err := parser.Parse(e.Source)
+	if err != nil {
+		return nil
+	}
+	collect(tree.Node)
 	out := make([]string, 0, len(subs))
 	for _, s := range subs {
-		program, err := expr.Compile(s, append([]expr.Option{expr.Env(Env{})}, helperFuncs...)...)
+		program, err := expr.Compile(s, exprOptions()...)
 		if err != nil {
 			continue
 		}

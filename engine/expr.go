@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -11,7 +12,11 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/checker"
+	exprcompiler "github.com/expr-lang/expr/compiler"
+	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/optimizer"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 )
@@ -32,18 +37,56 @@ type Env struct {
 // Scope is what an expression may refer to where it stands in the playbook. The type checker
 // alone cannot know it: vars and step ids are map keys to it.
 type Scope struct {
-	Vars    map[string]bool
-	Steps   map[string]StepRef
+	Vars  map[string]bool
+	Steps *stepRefs // ids declared so far; a step sees those before it
+	// Before is how many steps of Steps this expression may see (finally steps see all).
+	Before  int
 	Loop    bool     // item and index are defined
 	Outputs []string // non-nil inside retry.until: the current step's outputs
 	InVars  bool     // a var's value: only other vars exist yet
 	Object  bool     // `object` is defined
+	// Incomplete says an include could not be read: names it might declare are not errors.
+	Incomplete bool
+	compiler   *exprCompiler
+}
+
+// stepRefs is every step id of a playbook in declaration order, shared by all scopes: a scope
+// sees a prefix of it, so a playbook of n steps holds n refs, not n².
+type stepRefs struct {
+	byID map[string]*StepRef
+}
+
+func (r *stepRefs) lookup(id string, before int) (*StepRef, bool) {
+	if r == nil {
+		return nil, false
+	}
+	ref, ok := r.byID[id]
+	if !ok || ref.order >= before {
+		return nil, false
+	}
+	return ref, true
+}
+
+func (r *stepRefs) visible(before int) []string {
+	if r == nil {
+		return nil
+	}
+	var ids []string
+	for id, ref := range r.byID {
+		if ref.order < before {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
 }
 
 // StepRef is what an expression can know about another step before anything runs.
 type StepRef struct {
 	Outputs []string // declared by its plugin
 	Looped  bool     // outputs is then a list, one entry per item
+	HasWhen bool     // it may be skipped, and then has no outputs
+	order   int
 }
 
 // Expr is a compiled, checked expression.
@@ -51,9 +94,28 @@ type Expr struct {
 	Source  string
 	program *vm.Program
 	// Runtime reports whether the value depends on what steps produce (steps, item, index,
-	// outputs), which `plan` cannot know.
+	// outputs, object), which `plan` cannot know.
 	Runtime bool
-	VarRefs []string
+	reads   reads
+}
+
+// reads is what an expression refers to: a resume fingerprint covers exactly this.
+type reads struct {
+	vars      []string
+	steps     []string
+	anyStep   bool     // steps[...] with a computed id: any step may be read
+	item      bool     // item or index
+	statuses  []string // steps.X.status read: X is checked before its outputs are read
+	unguarded []string // steps.X.outputs read without ?? or ?., where X has a when
+}
+
+func (r *reads) add(o reads) {
+	r.vars = append(r.vars, o.vars...)
+	r.steps = append(r.steps, o.steps...)
+	r.anyStep = r.anyStep || o.anyStep
+	r.item = r.item || o.item
+	r.statuses = append(r.statuses, o.statuses...)
+	r.unguarded = append(r.unguarded, o.unguarded...)
 }
 
 // exprError is a problem at a rune offset inside an expression's source.
@@ -69,32 +131,67 @@ var unknownNameRE = regexp.MustCompile(`unknown name (\w+)`)
 
 var hyphenatedStepRE = regexp.MustCompile(`\bsteps\.([A-Za-z][\w]*(?:-[\w]+)+)`)
 
+// exprCompiler holds the expr-lang configurations one load compiles with: building them
+// (every function declared with its Go signature) costs more than compiling a short
+// expression, so a load builds them once. Not safe for concurrent use.
+type exprCompiler struct {
+	plain, boolean *conf.Config
+}
+
+func newExprCompiler() *exprCompiler {
+	build := func(opts ...expr.Option) *conf.Config {
+		cfg := conf.CreateNew()
+		for _, op := range append(exprOptions(), opts...) {
+			op(cfg)
+		}
+		cfg.Check()
+		return cfg
+	}
+	return &exprCompiler{plain: build(), boolean: build(expr.AsBool())}
+}
+
+// exprOptions are the environment, functions and patches every expression compiles with.
+func exprOptions() []expr.Option {
+	return append([]expr.Option{expr.Env(Env{}), expr.Patch(outputsPatch{})}, helperFuncs...)
+}
+
 func compileExpr(source string, scope *Scope, asBool bool) (*Expr, *exprError) {
 	// `steps.make-it` parses as a subtraction; say what to write instead of "unknown name it".
 	for _, m := range hyphenatedStepRE.FindAllStringSubmatchIndex(source, -1) {
-		if _, known := scope.Steps[source[m[2]:m[3]]]; known {
+		if _, known := scope.Steps.lookup(source[m[2]:m[3]], scope.Before); known {
 			return nil, &exprError{offset: len([]rune(source[:m[0]])),
 				msg: fmt.Sprintf("step ids with \"-\" need brackets in expressions: write steps[%q]", source[m[2]:m[3]])}
 		}
 	}
-	tree, err := parser.Parse(source)
+	c := scope.compiler
+	if c == nil {
+		c = newExprCompiler()
+	}
+	cfg := c.plain
+	if asBool {
+		cfg = c.boolean
+	}
+	tree, err := parser.ParseWithConfig(source, cfg)
 	if err != nil {
 		return nil, fromExprLangError(err, scope)
 	}
 	check := &scopeChecker{scope: scope}
+	check.guarded = guardedMembers(tree.Node)
 	ast.Walk(&tree.Node, check)
 	if check.err != nil {
 		return nil, check.err
 	}
-	opts := append([]expr.Option{expr.Env(Env{})}, helperFuncs...)
-	if asBool {
-		opts = append(opts, expr.AsBool())
+	if _, err := new(checker.Checker).PatchAndCheck(tree, cfg); err != nil {
+		return nil, fromExprLangError(err, scope)
 	}
-	program, err := expr.Compile(source, opts...)
+	if err := optimizer.Optimize(&tree.Node, cfg); err != nil {
+		return nil, fromExprLangError(err, scope)
+	}
+	program, err := exprcompiler.Compile(tree, cfg)
 	if err != nil {
 		return nil, fromExprLangError(err, scope)
 	}
-	return &Expr{Source: strings.TrimSpace(source), program: program, Runtime: check.runtime, VarRefs: check.vars}, nil
+	return &Expr{Source: strings.TrimSpace(source), program: program, Runtime: check.runtime, reads: check.reads}, nil
 }
 
 func fromExprLangError(err error, scope *Scope) *exprError {
@@ -105,9 +202,27 @@ func fromExprLangError(err error, scope *Scope) *exprError {
 	}
 	if m := unknownNameRE.FindStringSubmatch(out.msg); m != nil {
 		out.msg = fmt.Sprintf("unknown name %q in expression", m[1])
-		out.suggestion = Suggest(m[1], knownTopLevelNames(scope))
+		out.suggestion = qualifiedName(m[1], scope)
+		if out.suggestion == "" {
+			out.suggestion = Suggest(m[1], knownTopLevelNames(scope))
+		}
 	}
 	return out
+}
+
+// qualifiedName is what a bare name most likely meant: an output in retry.until
+// (outputs.exitCode), a var (vars.cluster), or a step (steps.build).
+func qualifiedName(name string, scope *Scope) string {
+	switch {
+	case slices.Contains(scope.Outputs, name):
+		return "outputs." + name
+	case scope.Vars[name]:
+		return "vars." + name
+	}
+	if _, ok := scope.Steps.lookup(name, scope.Before); ok {
+		return "steps." + name
+	}
+	return ""
 }
 
 func knownTopLevelNames(scope *Scope) []string {
@@ -137,12 +252,14 @@ func (e *Expr) Eval(env *Env) (any, error) {
 }
 
 // scopeChecker finds names that exist for the type checker but not in this playbook: an
-// unknown var, a step id that is not there, `item` outside a loop.
+// unknown var, a step id that is not there, `item` outside a loop. It also records what the
+// expression reads.
 type scopeChecker struct {
 	scope   *Scope
 	err     *exprError
 	runtime bool
-	vars    []string
+	guarded map[ast.Node]bool
+	reads
 }
 
 func (c *scopeChecker) fail(n ast.Node, suggestion, format string, args ...any) {
@@ -162,7 +279,7 @@ func (c *scopeChecker) Visit(node *ast.Node) {
 		case "steps":
 			c.runtime = true
 		case "item", "index":
-			c.runtime = true
+			c.runtime, c.item = true, true
 			if !c.scope.Loop {
 				c.fail(n, "", "%q is only defined in a step with loop", n.Value)
 			}
@@ -183,6 +300,11 @@ func (c *scopeChecker) Visit(node *ast.Node) {
 }
 
 func (c *scopeChecker) visitMember(n *ast.MemberNode) {
+	if base, ok := n.Node.(*ast.IdentifierNode); ok && base.Value == "steps" {
+		if _, literal := n.Property.(*ast.StringNode); !literal {
+			c.anyStep = true
+		}
+	}
 	prop, ok := n.Property.(*ast.StringNode)
 	if !ok {
 		return
@@ -192,12 +314,13 @@ func (c *scopeChecker) visitMember(n *ast.MemberNode) {
 		switch base.Value {
 		case "vars":
 			c.vars = append(c.vars, prop.Value)
-			if !c.scope.Vars[prop.Value] {
+			if !c.scope.Vars[prop.Value] && !c.scope.Incomplete {
 				c.fail(n.Property, Suggest(prop.Value, sortedKeys(c.scope.Vars)), "unknown var %q", prop.Value)
 			}
 		case "steps":
-			if _, ok := c.scope.Steps[prop.Value]; !ok {
-				c.fail(n.Property, Suggest(prop.Value, sortedKeys(c.scope.Steps)), "no step has id %q", prop.Value)
+			c.steps = append(c.steps, prop.Value)
+			if _, ok := c.scope.Steps.lookup(prop.Value, c.scope.Before); !ok && !c.scope.Incomplete {
+				c.fail(n.Property, Suggest(prop.Value, c.scope.Steps.visible(c.scope.Before)), "no step has id %q", prop.Value)
 			}
 		case "outputs":
 			if len(c.scope.Outputs) > 0 && !slices.Contains(c.scope.Outputs, prop.Value) {
@@ -205,8 +328,17 @@ func (c *scopeChecker) visitMember(n *ast.MemberNode) {
 			}
 		}
 	case *ast.MemberNode:
-		if id, ok := stepsMember(base); ok && prop.Value != "outputs" && prop.Value != "status" {
-			c.fail(n.Property, Suggest(prop.Value, []string{"outputs", "status"}), "steps.%s has no field %q (it has outputs and status)", id, prop.Value)
+		if id, ok := stepsMember(base); ok {
+			switch prop.Value {
+			case "outputs":
+				if ref, known := c.scope.Steps.lookup(id, c.scope.Before); known && ref.HasWhen && !c.guarded[n] {
+					c.unguarded = append(c.unguarded, id)
+				}
+			case "status":
+				c.statuses = append(c.statuses, id)
+			default:
+				c.fail(n.Property, Suggest(prop.Value, []string{"outputs", "status"}), "steps.%s has no field %q (it has outputs and status)", id, prop.Value)
+			}
 		}
 	}
 	// steps.<id>.outputs.<name>: check the name against what the plugin declares.
@@ -214,13 +346,28 @@ func (c *scopeChecker) visitMember(n *ast.MemberNode) {
 		if p, ok := outer.Property.(*ast.StringNode); ok && p.Value == "outputs" {
 			if inner, ok := outer.Node.(*ast.MemberNode); ok {
 				if id, ok := stepsMember(inner); ok {
-					ref, known := c.scope.Steps[id]
-					if known && !ref.Looped && len(ref.Outputs) > 0 && !slices.Contains(ref.Outputs, prop.Value) {
-						c.fail(n.Property, Suggest(prop.Value, ref.Outputs), "step %q has no output %q (it has %v)", id, prop.Value, ref.Outputs)
-					}
+					c.checkOutputName(id, n, prop.Value)
 				}
 			}
 		}
+	}
+}
+
+func (c *scopeChecker) checkOutputName(id string, n *ast.MemberNode, name string) {
+	ref, known := c.scope.Steps.lookup(id, c.scope.Before)
+	if !known || len(ref.Outputs) == 0 {
+		return
+	}
+	if ref.Looped {
+		example := ref.Outputs[0]
+		if slices.Contains(ref.Outputs, name) {
+			example = name
+		}
+		c.fail(n.Property, "", "step %q loops, so its outputs are a list with one entry per item: write steps.%s.outputs[0].%s, or map(steps.%s.outputs, .%s)", id, id, example, id, example)
+		return
+	}
+	if !slices.Contains(ref.Outputs, name) {
+		c.fail(n.Property, Suggest(name, ref.Outputs), "step %q has no output %q (it has %v)", id, name, ref.Outputs)
 	}
 }
 
@@ -237,6 +384,102 @@ func stepsMember(n *ast.MemberNode) (string, bool) {
 	return p.Value, true
 }
 
+// guardedMembers finds the member accesses that may be missing without an error: the left
+// side of `??`, and optional chains (`?.`).
+func guardedMembers(root ast.Node) map[ast.Node]bool {
+	guarded := map[ast.Node]bool{}
+	ast.Walk(&root, visitorFunc(func(n *ast.Node) {
+		var inside ast.Node
+		switch b := (*n).(type) {
+		case *ast.BinaryNode:
+			if b.Operator == "??" {
+				inside = b.Left
+			}
+		case *ast.ChainNode:
+			inside = b.Node
+		}
+		if inside != nil {
+			ast.Walk(&inside, visitorFunc(func(m *ast.Node) { guarded[*m] = true }))
+		}
+	}))
+	return guarded
+}
+
+type visitorFunc func(*ast.Node)
+
+func (f visitorFunc) Visit(n *ast.Node) { f(n) }
+
+// outputsPatch routes every `steps.X.outputs` through a function that knows whether step X
+// succeeded: outputs of a step that was skipped, not selected or failed are an error to read,
+// never empty values, unless the read is guarded by ?? or ?. (then they are nil).
+type outputsPatch struct{}
+
+func (outputsPatch) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.MemberNode:
+		prop, ok := n.Property.(*ast.StringNode)
+		if !ok || prop.Value != "outputs" {
+			return
+		}
+		inner, ok := n.Node.(*ast.MemberNode)
+		if !ok {
+			return
+		}
+		if base, ok := inner.Node.(*ast.IdentifierNode); !ok || base.Value != "steps" {
+			return
+		}
+		ast.Patch(node, &ast.CallNode{
+			Callee:    &ast.IdentifierNode{Value: outputsFunc},
+			Arguments: []ast.Node{&ast.IdentifierNode{Value: "steps"}, inner.Property},
+		})
+	case *ast.BinaryNode:
+		// In `steps.X.outputs.name ?? default` the outputs may be missing, and so may every
+		// member read from them: the left side becomes an optional chain.
+		if n.Operator == "??" && lenient(n.Left) {
+			if _, chained := n.Left.(*ast.ChainNode); !chained {
+				n.Left = &ast.ChainNode{Node: n.Left}
+			}
+		}
+	case *ast.ChainNode:
+		lenient(n.Node)
+	}
+}
+
+// lenient makes the outputs reads in n give nil for a step without outputs, and the members
+// read from them optional; it reports whether there was any.
+func lenient(n ast.Node) bool {
+	found := false
+	ast.Walk(&n, visitorFunc(func(m *ast.Node) {
+		switch x := (*m).(type) {
+		case *ast.CallNode:
+			if id, ok := x.Callee.(*ast.IdentifierNode); ok && id.Value == outputsFunc {
+				id.Value, found = outputsOrNilFunc, true
+			}
+		case *ast.MemberNode:
+			if readsLenientOutputs(x.Node) {
+				x.Optional = true
+			}
+		}
+	}))
+	return found
+}
+
+func readsLenientOutputs(n ast.Node) bool {
+	for {
+		switch x := n.(type) {
+		case *ast.CallNode:
+			id, ok := x.Callee.(*ast.IdentifierNode)
+			return ok && id.Value == outputsOrNilFunc
+		case *ast.MemberNode:
+			n = x.Node
+		case *ast.ChainNode:
+			n = x.Node
+		default:
+			return false
+		}
+	}
+}
+
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -249,3 +492,5 @@ func sortedKeys[V any](m map[string]V) []string {
 // MarshalJSON and MarshalYAML show an expression as its source, as in `plan`.
 func (e *Expr) MarshalJSON() ([]byte, error) { return json.Marshal(e.Source) }
 func (e *Expr) MarshalYAML() (any, error)    { return e.Source, nil }
+
+var exprPtrType = reflect.TypeOf((*Expr)(nil))

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/kindlab/playbook/engine"
@@ -36,9 +37,9 @@ func TestTemplates(t *testing.T) {
 	t.Setenv("PLAYBOOK_TEST_ENV", "from-env")
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			body := header + "vars: {name: demo, workers: 2, list: [a, b], version: 1.13.0-rc5}\nsteps:\n  - name: s\n    log:\n      message: |-\n        " + tc.message + "\n"
+			body := header + "vars: {name: demo, workers: 2, list: [a, b], version: 1.13.0-rc5}\nsteps:\n  - name: s\n    say:\n      message: |-\n        " + tc.message + "\n"
 			if tc.name == "toYAML" {
-				body = header + "steps:\n  - name: s\n    log:\n      message: \"" + tc.message + "\"\n"
+				body = header + "steps:\n  - name: s\n    say:\n      message: \"" + tc.message + "\"\n"
 			}
 			pb := mustLoad(t, body)
 			c, _, err := run(t, pb, engine.RunOptions{})
@@ -63,18 +64,21 @@ func TestTemplates(t *testing.T) {
 }
 
 // A string that is exactly one ${{ }} keeps the value's type, so a var can feed a typed
-// parameter (a list into argv, a number into okExitCodes).
+// parameter (a list into a list, a number into an integer).
 func TestWholeTemplateKeepsType(t *testing.T) {
-	pb := mustLoad(t, header+"vars: {cmd: [sh, -c, 'exit 3'], ok: [3]}\nsteps:\n  - name: s\n    id: s\n    exec: {argv: \"${{ vars.cmd }}\", okExitCodes: \"${{ vars.ok }}\"}\n")
-	_, _, err := run(t, pb, engine.RunOptions{})
+	pb := mustLoad(t, header+"vars: {words: [a, b], n: 3}\nsteps:\n  - name: s\n    id: s\n    typed: {words: \"${{ vars.words }}\", number: \"${{ vars.n }}\"}\n  - name: later\n    typed: {words: \"${{ steps.s.outputs.words }}\", number: \"${{ steps.s.outputs.number + 1 }}\"}\n")
+	c, _, err := run(t, pb, engine.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := strings.Join(c.lines(), ","); got != "[a b] 3,[a b] 4" {
+		t.Errorf("got %s", got)
 	}
 }
 
 // Values produced by expressions are data: text that looks like ${{ }} is not evaluated again.
 func TestExpressionResultsAreNotReevaluated(t *testing.T) {
-	pb := mustLoad(t, header+"steps:\n  - name: a\n    id: a\n    exec: {argv: [printf, '%s', '$${{ env(\"HOME\") }}']}\n  - name: b\n    log: {message: \"${{ steps.a.outputs.stdout }}\"}\n")
+	pb := mustLoad(t, header+"steps:\n  - name: a\n    id: a\n    echo: {stdout: '$${{ env(\"HOME\") }}'}\n  - name: b\n    say: {message: \"${{ steps.a.outputs.stdout }}\"}\n")
 	c, _, err := run(t, pb, engine.RunOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ type fieldInfo struct {
 	shell    bool
 	asBool   bool
 	object   bool // expressions here may use `object`, the Kubernetes object being examined
+	oneOf    string
 }
 
 type structInfo struct {
@@ -65,6 +66,10 @@ func addFields(si *structInfo, t reflect.Type, prefix []int) {
 				fi.asBool = true
 			case "object":
 				fi.object = true
+			default:
+				if group, ok := strings.CutPrefix(opt, "oneof="); ok {
+					fi.oneOf = group
+				}
 			}
 		}
 		si.list = append(si.list, fi)

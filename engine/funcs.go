@@ -18,8 +18,16 @@ import (
 // already include toJSON/fromJSON, split, trim, keys, filter, ...). Each is declared with a Go
 // signature so that a wrong call fails when the playbook loads, not halfway through a run.
 var helperFuncs = []expr.Option{
-	expr.Function("env", func(p ...any) (any, error) { return os.Getenv(p[0].(string)), nil },
-		new(func(string) string)),
+	// A variable that is not set is an error, never "": give the default as a second argument.
+	expr.Function("env", func(p ...any) (any, error) {
+		if v, ok := os.LookupEnv(p[0].(string)); ok {
+			return v, nil
+		}
+		if len(p) > 1 {
+			return p[1], nil
+		}
+		return nil, fmt.Errorf("environment variable %s is not set; give a default: env(%q, 'value')", p[0], p[0])
+	}, new(func(string) string), new(func(string, string) string)),
 	expr.Function("semverCompare", func(p ...any) (any, error) {
 		a, err := parseSemver(p[0])
 		if err != nil {
@@ -57,7 +65,7 @@ var helperFuncs = []expr.Option{
 		m := re.FindStringSubmatch(p[1].(string))
 		switch {
 		case m == nil:
-			return "", nil
+			return nil, nil // nothing matched: nil, so that ?? can give a default
 		case len(m) > 1: // the first group is what authors want from "x: (\d+)"
 			return m[1], nil
 		}
@@ -105,6 +113,10 @@ var helperFuncs = []expr.Option{
 	}, new(func(...any) map[string]any)),
 	expr.Function("lines", func(p ...any) (any, error) { return splitLines(p[0].(string)), nil },
 		new(func(string) []any)),
+	expr.Function(outputsFunc, func(p ...any) (any, error) { return stepOutputs(p[0], p[1], false) },
+		new(func(map[string]any, any) any)),
+	expr.Function(outputsOrNilFunc, func(p ...any) (any, error) { return stepOutputs(p[0], p[1], true) },
+		new(func(map[string]any, any) any)),
 	expr.Function("shellQuote", func(p ...any) (any, error) { return ShellQuote(fmt.Sprint(p[0])), nil },
 		new(func(any) string)),
 }
@@ -143,14 +155,6 @@ func splitLines(s string) []any {
 		out[i] = strings.TrimSuffix(p, "\r")
 	}
 	return out
-}
-
-// ShellQuote quotes s for POSIX sh so that it is always exactly one word, whatever it holds.
-func ShellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // isList tells whether v can be looped over.

@@ -1,73 +1,102 @@
 package engine
 
 import (
-	"context"
-	"path/filepath"
+	"reflect"
+	"time"
+
+	"github.com/kindlab/playbook/model"
+	"go.yaml.in/yaml/v3"
 )
 
-// PlannedStep is one step as `playbook plan` shows it: parameters resolved as far as vars
-// allow, with values that need earlier steps' results left as their ${{ }} source.
-type PlannedStep struct {
-	Name     string `json:"name" yaml:"name"`
-	ID       string `json:"id,omitempty" yaml:"id,omitempty"`
-	Type     string `json:"type" yaml:"type"`
-	Finally  bool   `json:"finally,omitempty" yaml:"finally,omitempty"`
-	When     string `json:"when,omitempty" yaml:"when,omitempty"`
-	Loop     any    `json:"loop,omitempty" yaml:"loop,omitempty"`
-	Parallel int    `json:"parallel,omitempty" yaml:"parallel,omitempty"`
-	Retry    *Retry `json:"retry,omitempty" yaml:"retry,omitempty"`
-	Timeout  string `json:"timeout,omitempty" yaml:"timeout,omitempty"`
-	Params   any    `json:"params" yaml:"params"`
-	// Detail is what the step type adds about itself (a generated config, rendered values).
-	Detail any `json:"detail,omitempty" yaml:"detail,omitempty"`
-	// Pending says the step's parameters depend on earlier steps' results.
-	Pending bool `json:"pending,omitempty" yaml:"pending,omitempty"`
+// Plan is a compiled playbook: vars resolved, every step's parameters decoded as far as vars
+// decide them, every expression and template compiled, each with the place it was written.
+// Nothing in a Plan changes after Compile, so runs, `playbook plan` and resume fingerprints
+// read it at once without locks.
+type Plan struct {
+	File        string
+	Name        string
+	Description string
+	Vars        map[string]any // resolved, with --var and --vars-file applied
+	VarOrder    []string
+	// Secrets are the names of vars whose values are never shown: the declared secrets and
+	// the vars computed from them.
+	Secrets  []string
+	Steps    []*Step
+	Finally  []*Step
+	Warnings Diagnostics
+
+	masker         *Masker
+	missingSecrets []string
 }
 
-type (
-	renderKey struct{}
-	dirKey    struct{}
-)
+// Step is one compiled step.
+type Step struct {
+	Name         string // as written; a name that uses item is filled in per item
+	ID           string
+	Type         string
+	File         string
+	Line, Col    int
+	When         *Expr
+	Parallel     int
+	Retry        *Retry
+	Timeout      time.Duration
+	IgnoreErrors bool
+	Finally      bool
 
-// PlaybookDir is the directory of the playbook being planned, for Plan hooks that read files.
-func PlaybookDir(ctx context.Context) string {
-	dir, _ := ctx.Value(dirKey{}).(string)
-	return dir
+	plugin     plugin
+	params     *param
+	paramsNode *yaml.Node // where the parameters were written
+	loop       *param     // nil unless the step loops
+	itemName   *Template  // the name, when it uses item or index
+	reads      reads      // what its expressions read: the resume fingerprint covers it
 }
 
-// WithRender asks step types to include rendered output in their plan (`plan --render`).
-func WithRender(ctx context.Context) context.Context {
-	return context.WithValue(ctx, renderKey{}, true)
+// Loops reports whether the step runs once per item of a list.
+func (s *Step) Loops() bool { return s.loop != nil }
+
+// Retry repeats a step until it succeeds, or until its until condition holds.
+type Retry struct {
+	Attempts int      `yaml:"attempts" doc:"how many times to try in all" pb:"required"`
+	Delay    Duration `yaml:"delay" doc:"pause between attempts"`
+	Until    *Expr    `yaml:"until" doc:"when given, the success test: evaluated after every attempt, failed ones included; the step succeeds when it holds" pb:"bool"`
 }
 
-// RenderRequested reports whether the plan should include rendered output.
-func RenderRequested(ctx context.Context) bool { return ctx.Value(renderKey{}) == true }
+// LoadOptions are the user's overrides, applied before anything is checked so that the
+// checks see the values the run will use.
+type LoadOptions struct {
+	Vars      []string // "key=value", coerced to the declared var's type
+	VarsFiles []string
+	Secrets   []string // "key=value" for secrets the playbook declares
+}
 
-// Plan describes every step without running anything.
-func (pb *Playbook) Plan(ctx context.Context) ([]PlannedStep, error) {
-	var out []PlannedStep
-	for _, s := range append(append([]*Step{}, pb.Steps...), pb.Finally...) {
-		d := &decoder{file: s.File, scope: s.scope, cache: s.cache, env: &Env{Vars: pb.Vars}, plan: true}
-		params, _ := d.value(s.params, s.Type)
-		ps := PlannedStep{Name: s.Name, ID: s.ID, Type: s.Type, Finally: s.Finally, Parallel: s.Parallel,
-			Retry: s.Retry, Params: params, Pending: s.static == nil}
-		if s.When != nil {
-			ps.When = s.When.Source
-		}
-		if s.Loop != nil {
-			ps.Loop, _ = d.value(s.Loop, "loop")
-		}
-		if s.Timeout.Duration > 0 {
-			ps.Timeout = s.Timeout.String()
-		}
-		if s.partial != nil {
-			detail, err := s.plugin.plan(context.WithValue(ctx, dirKey{}, filepath.Dir(s.File)), s.partial)
-			if err != nil {
-				return nil, &StepError{Step: s.Name, ID: s.ID, Cause: err}
-			}
-			ps.Detail = detail
-		}
-		out = append(out, ps)
+// Load reads a playbook and what it includes (package model), then compiles it. Every
+// problem is returned at once as Diagnostics; warnings travel in Plan.Warnings.
+func Load(path string, opts LoadOptions) (*Plan, error) {
+	file, diags := model.Load(path)
+	plan, err := Compile(file, opts, diags)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return plan, nil
 }
+
+// staticParams is the step's parameters when the file and the vars decide them all: the run
+// decodes nothing, and `plan` shows what the step will do.
+func (s *Step) staticParams() (any, bool) {
+	if !s.params.known() {
+		return nil, false
+	}
+	return pointerTo(s.params.value), true
+}
+
+func pointerTo(v reflect.Value) any {
+	ptr := reflect.New(v.Type())
+	ptr.Elem().Set(v)
+	return ptr.Interface()
+}
+
+// Mask hides every secret in s.
+func (p *Plan) Mask(s string) string { return p.masker.String(s) }
+
+// Masker is the plan's masker, for callers that show what the plan holds.
+func (p *Plan) Masker() *Masker { return p.masker }

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"sort"
@@ -23,6 +22,9 @@ type StepType[P any] struct {
 	Name    string
 	Summary string
 	Outputs []OutputDoc
+	// Example is one short use of the step type, as a playbook writes it under the step (the
+	// type's key and its parameters); `playbook steps NAME` shows it, and a test loads it.
+	Example string
 	// Validate checks rules between fields; return FieldError to point at one field.
 	Validate func(p *P) error
 	// Check runs at load time after Validate, for checks that read files (dir is the
@@ -53,6 +55,7 @@ type plugin interface {
 	name() string
 	summary() string
 	outputs() []OutputDoc
+	example() string
 	paramsType() reflect.Type
 	validate(p any) error
 	check(p any, dir string) error
@@ -63,6 +66,7 @@ type plugin interface {
 func (t *StepType[P]) name() string             { return t.Name }
 func (t *StepType[P]) summary() string          { return t.Summary }
 func (t *StepType[P]) outputs() []OutputDoc     { return t.Outputs }
+func (t *StepType[P]) example() string          { return t.Example }
 func (t *StepType[P]) paramsType() reflect.Type { return reflect.TypeOf((*P)(nil)).Elem() }
 
 func (t *StepType[P]) validate(p any) error {
@@ -131,6 +135,10 @@ type ParamDoc struct {
 	Type     string `json:"type"`
 	Doc      string `json:"doc"`
 	Required bool   `json:"required,omitempty"`
+	// OneOf names a group of parameters of which exactly one is given (exec: argv or shell).
+	OneOf string `json:"oneOf,omitempty"`
+	// Keys are the sub-keys of a nested parameter (kindCreate's networking).
+	Keys []ParamDoc `json:"keys,omitempty"`
 }
 
 // PluginDoc describes a step type, for `playbook steps`.
@@ -139,6 +147,20 @@ type PluginDoc struct {
 	Summary string      `json:"summary"`
 	Params  []ParamDoc  `json:"params"`
 	Outputs []OutputDoc `json:"outputs"`
+	Example string      `json:"example,omitempty"`
+}
+
+// StepKeyDocs are the keys every step may have besides its type, for `playbook steps`.
+var StepKeyDocs = []ParamDoc{
+	{Key: "name", Type: "string", Doc: "what the step does; unique; may use vars, and item or index in a step with loop", Required: true},
+	{Key: "id", Type: "string", Doc: "how expressions name it: steps.<id>.outputs, steps.<id>.status; --start-at and --only take it"},
+	{Key: "when", Type: "expression", Doc: "run only when this holds; with loop, per item"},
+	{Key: "loop", Type: "list", Doc: "run once per item (a YAML list, or ${{ }} that gives one); the item is item, its index index"},
+	{Key: "parallel", Type: "int", Doc: "with loop: run at most this many items at once; the first failure cancels the rest"},
+	{Key: "retry", Type: "mapping", Doc: "attempts, delay, until: try again until an attempt succeeds; until, when given, is the success test, evaluated after every attempt (failed ones too)",
+		Keys: paramDocs(reflect.TypeOf(Retry{}))},
+	{Key: "timeout", Type: "duration", Doc: "for the whole step, retries included"},
+	{Key: "ignoreErrors", Type: "bool", Doc: "report a failure and go on with the run"},
 }
 
 // Plugins documents every registered step type, sorted by name.
@@ -146,14 +168,27 @@ func Plugins() []PluginDoc {
 	var docs []PluginDoc
 	for _, name := range pluginNames() {
 		p, _ := lookupPlugin(name)
-		doc := PluginDoc{Name: name, Summary: p.summary(), Outputs: p.outputs()}
-		for _, f := range structFields(p.paramsType()).list {
-			doc.Params = append(doc.Params, ParamDoc{Key: f.key, Type: typeName(f.typ), Doc: f.doc, Required: f.required})
-		}
-		docs = append(docs, doc)
+		docs = append(docs, PluginDoc{Name: name, Summary: p.summary(), Outputs: p.outputs(),
+			Params: paramDocs(p.paramsType()), Example: p.example()})
 	}
 	sort.Slice(docs, func(i, j int) bool { return docs[i].Name < docs[j].Name })
 	return docs
+}
+
+func paramDocs(t reflect.Type) []ParamDoc {
+	var out []ParamDoc
+	for _, f := range structFields(t).list {
+		d := ParamDoc{Key: f.key, Type: typeName(f.typ), Doc: f.doc, Required: f.required, OneOf: f.oneOf}
+		inner := f.typ
+		for inner.Kind() == reflect.Pointer || inner.Kind() == reflect.Slice {
+			inner = inner.Elem()
+		}
+		if inner.Kind() == reflect.Struct && inner != durationType && inner != exprPtrType.Elem() {
+			d.Keys = paramDocs(inner)
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 func typeName(t reflect.Type) string {
@@ -175,8 +210,5 @@ func typeName(t reflect.Type) string {
 	}
 	return t.Kind().String()
 }
-
-// ErrUntil is returned when a retry's until condition never held.
-var ErrUntil = errors.New("until condition not met")
 
 func newParams(p plugin) reflect.Value { return reflect.New(p.paramsType()) }

@@ -18,6 +18,7 @@ type junitSuite struct {
 	Name     string      `xml:"name,attr"`
 	Tests    int         `xml:"tests,attr"`
 	Failures int         `xml:"failures,attr"`
+	Errors   int         `xml:"errors,attr"`
 	Skipped  int         `xml:"skipped,attr"`
 	Time     float64     `xml:"time,attr"`
 	Cases    []junitCase `xml:"testcase"`
@@ -28,7 +29,12 @@ type junitCase struct {
 	ClassName string        `xml:"classname,attr"`
 	Time      float64       `xml:"time,attr"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
-	Skipped   *struct{}     `xml:"skipped,omitempty"`
+	Error     *junitFailure `xml:"error,omitempty"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
+}
+
+type junitSkipped struct {
+	Message string `xml:"message,attr,omitempty"`
 }
 
 type junitFailure struct {
@@ -49,13 +55,30 @@ func (r *JUnitReporter) Handle(e Event) {
 			c.Failure = &junitFailure{Message: e.Error, Body: strings.Join(e.Output, "\n")}
 			r.suite.Failures++
 		case StatusSkipped:
-			c.Skipped = &struct{}{}
+			c.Skipped = &junitSkipped{Message: e.Reason}
+			r.suite.Skipped++
+		case StatusNotRun:
+			c.Skipped = &junitSkipped{Message: "not run: " + e.Reason}
 			r.suite.Skipped++
 		}
 		r.suite.Cases = append(r.suite.Cases, c)
 		r.suite.Tests++
 	case RunFinished:
 		r.suite.Time = e.Seconds
+		if r.suite.Name == "" {
+			r.suite.Name = e.Playbook
+		}
+		// A run that could not start is one error, not an empty (green) suite.
+		if len(r.suite.Cases) == 0 && e.Status == StatusFailed {
+			var body []string
+			for _, d := range e.Diagnostics {
+				body = append(body, d.Error())
+			}
+			r.suite.Cases = append(r.suite.Cases, junitCase{Name: "the playbook could not start", ClassName: e.Playbook,
+				Error: &junitFailure{Message: e.Error, Body: strings.Join(body, "\n")}})
+			r.suite.Tests++
+			r.suite.Errors++
+		}
 	}
 }
 

@@ -7,37 +7,62 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/charmbracelet/x/ansi"
 )
 
 // LiveReporter is the terminal view: finished steps scroll by as lines, and the steps still
-// running stay at the bottom with a spinner, their elapsed time and their latest output line.
-// Output is otherwise kept back, and shown in full only for a step that fails.
+// running stay at the bottom with a spinner, their elapsed time and their latest output line;
+// a loop shows how many items are done and the latest line of each item running, as many as
+// the terminal has rows for. `log` steps' messages always scroll by; with verbose, every
+// step's output does. The full output of a failed step comes at the end.
+//
+// Every line of the bottom area is cut to the terminal's width in cells (wide characters take
+// two), so that each takes exactly one row and redrawing erases exactly what was drawn.
 type LiveReporter struct {
 	mu       sync.Mutex
 	w        io.Writer
 	p        palette
-	width    func() int
+	size     func() (int, int)
+	verbose  bool
 	running  map[string]*liveStep
-	drawn    int // lines of the bottom area currently on screen
+	drawn    int // rows of the bottom area on screen now
 	frame    int
 	failures []Event
 	stop     chan struct{}
 	done     chan struct{}
+	closed   bool
 }
 
 type liveStep struct {
-	title   string
-	started time.Time
-	last    string
-	order   int
+	title       string
+	started     time.Time
+	last        string
+	order       int
+	items       map[string]*liveItem
+	done, total int
+}
+
+type liveItem struct {
+	last  string
+	order int
 }
 
 var spinnerFrames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
 
+// LiveOptions configure the terminal view.
+type LiveOptions struct {
+	Color bool
+	// Size returns the terminal's width and height in cells.
+	Size func() (width, height int)
+	// Verbose shows every step's output as plain lines do, not only the latest line.
+	Verbose bool
+}
+
 // NewLiveReporter starts redrawing; call Close when the run ends.
-func NewLiveReporter(w io.Writer, color bool, width func() int) *LiveReporter {
-	r := &LiveReporter{w: w, p: palette{on: color}, width: width, running: map[string]*liveStep{},
-		stop: make(chan struct{}), done: make(chan struct{})}
+func NewLiveReporter(w io.Writer, opts LiveOptions) *LiveReporter {
+	r := &LiveReporter{w: w, p: palette{on: opts.Color}, size: opts.Size, verbose: opts.Verbose,
+		running: map[string]*liveStep{}, stop: make(chan struct{}), done: make(chan struct{})}
 	go r.tick()
 	return r
 }
@@ -61,6 +86,13 @@ func (r *LiveReporter) tick() {
 
 // Close stops the spinner and leaves the screen clean.
 func (r *LiveReporter) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	r.mu.Unlock()
 	close(r.stop)
 	<-r.done
 	r.mu.Lock()
@@ -69,34 +101,69 @@ func (r *LiveReporter) Close() error {
 	return nil
 }
 
+// Notice shows a line above the running steps (what Ctrl-C does now).
+func (r *LiveReporter) Notice(text string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.clear()
+	fmt.Fprintln(r.w, r.p.yellow(text))
+	r.redraw()
+}
+
 func (r *LiveReporter) Handle(e Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	key := e.Step
+	s := r.running[e.Step]
 	switch e.Type {
 	case StepStarted:
-		r.running[key] = &liveStep{title: stepTitle(e), started: e.Time, order: e.Index}
+		r.running[e.Step] = &liveStep{title: stepTitle(e), started: e.Time, order: e.Index, items: map[string]*liveItem{}}
+	case ItemStarted:
+		if s != nil {
+			s.total = e.Items
+			s.items[e.Item] = &liveItem{order: e.ItemIndex}
+		}
+	case ItemFinished:
+		if s != nil {
+			delete(s.items, e.Item)
+			s.done++
+		}
 	case StepOutput:
-		if s := r.running[key]; s != nil {
+		if r.verbose || e.StepType == "log" {
+			r.scroll(r.p.dim("    ") + outputLine(e))
+		}
+		if s == nil {
+			break
+		}
+		if it := s.items[e.Item]; it != nil && e.Item != "" {
+			it.last = outputLine(Event{Prefix: e.Prefix, Line: e.Line})
+		} else {
 			s.last = outputLine(e)
 		}
 	case StepRetrying:
-		if s := r.running[key]; s != nil {
-			s.last = fmt.Sprintf("attempt %d failed: %s; retrying", e.Attempt, e.Error)
+		if s != nil {
+			s.last = fmt.Sprintf("attempt %d failed; retrying", e.Attempt)
+		}
+		if r.verbose {
+			r.scroll(retryLine(r.p, e))
 		}
 	case StepFinished:
-		delete(r.running, key)
-		r.clear()
-		fmt.Fprintln(r.w, finishedLine(r.p, e))
+		delete(r.running, e.Step)
+		r.scroll(finishedLine(r.p, e))
 		if e.Status == StatusFailed && !e.Ignored {
 			r.failures = append(r.failures, e)
 		}
 	case RunFinished:
 		r.clear()
-		writeSummary(r.w, r.p, e, r.failures)
+		writeSummary(r.w, r.p, e, r.failures, false)
 		return
 	}
 	r.redraw()
+}
+
+// scroll prints a line above the bottom area.
+func (r *LiveReporter) scroll(line string) {
+	r.clear()
+	fmt.Fprintln(r.w, line)
 }
 
 func (r *LiveReporter) clear() {
@@ -106,34 +173,67 @@ func (r *LiveReporter) clear() {
 }
 
 func (r *LiveReporter) redraw() {
+	if r.closed {
+		return
+	}
 	r.clear()
+	width, height := 80, 24
+	if r.size != nil {
+		if w, h := r.size(); w > 20 {
+			width, height = w, max(h, 4)
+		}
+	}
 	steps := make([]*liveStep, 0, len(r.running))
 	for _, s := range r.running {
 		steps = append(steps, s)
 	}
 	sort.Slice(steps, func(i, j int) bool { return steps[i].order < steps[j].order })
-	width := 80
-	if r.width != nil {
-		if w := r.width(); w > 20 {
-			width = w
-		}
-	}
 	spin := spinnerFrames[r.frame%len(spinnerFrames)]
+	var rows []string
 	for _, s := range steps {
-		line := fmt.Sprintf("%s %s %s", spin, s.title, time.Since(s.started).Round(100*time.Millisecond))
-		fmt.Fprintln(r.w, r.p.yellow(truncate(line, width-1)))
-		r.drawn++
-		if s.last != "" {
-			fmt.Fprintln(r.w, r.p.dim(truncate("    "+s.last, width-1)))
-			r.drawn++
+		title := fmt.Sprintf("%s %s %s", spin, s.title, time.Since(s.started).Round(100*time.Millisecond))
+		if s.total > 0 {
+			title += fmt.Sprintf("  %d/%d done", s.done, s.total)
+		}
+		rows = append(rows, r.p.yellow(cut(title, width-1)))
+		items := make([]string, 0, len(s.items))
+		for label := range s.items {
+			items = append(items, label)
+		}
+		sort.Slice(items, func(i, j int) bool { return s.items[items[i]].order < s.items[items[j]].order })
+		for _, label := range items {
+			rows = append(rows, r.p.dim(cut("    ["+label+"] "+s.items[label].last, width-1)))
+		}
+		if len(items) == 0 && s.last != "" {
+			rows = append(rows, r.p.dim(cut("    "+s.last, width-1)))
 		}
 	}
+	// Keep a row for the cursor, and the rest of the screen for what scrolled by.
+	if limit := height - 1; len(rows) > limit {
+		more := len(rows) - limit + 1
+		rows = append(rows[:limit-1], r.p.dim(fmt.Sprintf("    … %d more lines", more)))
+	}
+	for _, row := range rows {
+		fmt.Fprintln(r.w, row)
+	}
+	r.drawn = len(rows)
 }
 
-func truncate(s string, width int) string {
-	s = strings.ReplaceAll(s, "\t", " ")
-	if r := []rune(s); len(r) > width {
-		return string(r[:width-1]) + "…"
+// cut makes text fit in width terminal cells: escape sequences and control characters a
+// command printed are dropped, and wide characters count two cells.
+func cut(text string, width int) string {
+	text = ansi.Strip(text)
+	text = strings.Map(func(c rune) rune {
+		switch {
+		case c == '\t':
+			return ' '
+		case c < 0x20 || c == 0x7f:
+			return -1
+		}
+		return c
+	}, text)
+	if ansi.StringWidth(text) <= width {
+		return text
 	}
-	return s
+	return ansi.Truncate(text, width, "…")
 }

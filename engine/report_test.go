@@ -13,7 +13,7 @@ import (
 	"github.com/kindlab/playbook/engine"
 )
 
-const reportPlaybook = header + "steps:\n  - {name: ok, id: ok, exec: {argv: [echo, hello]}}\n  - {name: skip, when: 'false', log: {message: x}}\n  - {name: bad, exec: {shell: 'echo broken >&2; exit 2'}}\n"
+const reportPlaybook = header + "steps:\n  - {name: ok, id: ok, echo: {stdout: hello}}\n  - {name: skip, when: 'false', say: {message: x}}\n  - {name: bad, echo: {stderr: broken, exitCode: 2}}\n  - {name: after, say: {message: y}}\n"
 
 func TestJSONReporterParsesBack(t *testing.T) {
 	var buf bytes.Buffer
@@ -30,7 +30,7 @@ func TestJSONReporterParsesBack(t *testing.T) {
 	}
 	want := []string{"run-started:::", "step-started:ok::", "output:ok::hello", "step-finished:ok:succeeded:",
 		"step-started:skip::", "step-finished:skip:skipped:", "step-started:bad::", "output:bad::broken",
-		"step-finished:bad:failed:", "run-finished::failed:"}
+		"step-finished:bad:failed:", "step-finished:after:not-run:", "run-finished::failed:"}
 	if strings.Join(types, "\n") != strings.Join(want, "\n") {
 		t.Errorf("events:\n%s", strings.Join(types, "\n"))
 	}
@@ -60,7 +60,7 @@ func TestJUnitReporterParsesBack(t *testing.T) {
 	if err := xml.Unmarshal(data, &suite); err != nil {
 		t.Fatal(err)
 	}
-	if suite.Tests != 3 || suite.Failures != 1 || suite.Skipped != 1 || len(suite.Cases) != 3 {
+	if suite.Tests != 4 || suite.Failures != 1 || suite.Skipped != 2 || len(suite.Cases) != 4 {
 		t.Fatalf("suite: %+v", suite)
 	}
 	f := suite.Cases[2].Failure
@@ -74,8 +74,8 @@ func TestTextReporterShowsFailureWithOutput(t *testing.T) {
 	pb := mustLoad(t, reportPlaybook)
 	_, _ = pb.Run(t.Context(), engine.RunOptions{Reporters: []engine.Reporter{engine.NewTextReporter(&buf, false)}})
 	out := buf.String()
-	for _, want := range []string{"[1/3] ok (exec)", "    hello", "✓ ok", "- skip skipped", "✗ bad failed after",
-		"FAILED step \"bad\": /bin/sh exited with code 2: broken", "  last 1 lines of output:\n    broken", "playbook t failed after"} {
+	for _, want := range []string{"[1/4] ok (echo)", "    hello", "✓ ok", "- skip skipped: when: false", "✗ bad failed after",
+		"FAILED step \"bad\": exited with code 2: broken", "- after not run: step \"bad\" failed", "  last 1 lines of output:\n    broken", "playbook t failed after"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)
 		}
@@ -87,7 +87,7 @@ func TestTextReporterShowsFailureWithOutput(t *testing.T) {
 
 func TestLiveReporterRedrawsAndEndsClean(t *testing.T) {
 	var buf syncBuffer
-	live := engine.NewLiveReporter(&buf, true, func() int { return 60 })
+	live := engine.NewLiveReporter(&buf, engine.LiveOptions{Color: true, Size: func() (int, int) { return 60, 24 }})
 	pb := mustLoad(t, header+"steps:\n  - {name: slow, probe: {key: live, sleep: 300ms}}\n")
 	_, _ = pb.Run(t.Context(), engine.RunOptions{Reporters: []engine.Reporter{live}})
 	live.Close()

@@ -31,11 +31,19 @@ func ColorAllowed() bool { return os.Getenv("NO_COLOR") == "" && os.Getenv("TERM
 type TextReporter struct {
 	w        io.Writer
 	p        palette
+	debug    bool
 	failures []Event
 }
 
+// NewTextReporter prints to w; color for a terminal.
 func NewTextReporter(w io.Writer, color bool) *TextReporter {
 	return &TextReporter{w: w, p: palette{on: color}}
+}
+
+// WithStacks also prints where a step type panicked (--debug).
+func (r *TextReporter) WithStacks() *TextReporter {
+	r.debug = true
+	return r
 }
 
 func (r *TextReporter) Handle(e Event) {
@@ -47,15 +55,28 @@ func (r *TextReporter) Handle(e Event) {
 	case StepOutput:
 		fmt.Fprintf(r.w, "    %s\n", outputLine(e))
 	case StepRetrying:
-		fmt.Fprintf(r.w, "    %s attempt %d failed: %s; retrying\n", r.p.yellow("↻"), e.Attempt, e.Error)
+		fmt.Fprintln(r.w, retryLine(r.p, e))
+	case Notice:
+		fmt.Fprintln(r.w, r.p.yellow(e.Line))
 	case StepFinished:
 		fmt.Fprintln(r.w, finishedLine(r.p, e))
 		if e.Status == StatusFailed && !e.Ignored {
 			r.failures = append(r.failures, e)
 		}
 	case RunFinished:
-		writeSummary(r.w, r.p, e, r.failures)
+		writeSummary(r.w, r.p, e, r.failures, r.debug)
 	}
+}
+
+// Notice shows a line now (what Ctrl-C does).
+func (r *TextReporter) Notice(text string) { r.Handle(Event{Type: Notice, Line: text}) }
+
+func retryLine(p palette, e Event) string {
+	item := ""
+	if e.Item != "" {
+		item = "[" + e.Item + "] "
+	}
+	return fmt.Sprintf("    %s %sattempt %d failed: %s; retrying", p.yellow("↻"), item, e.Attempt, e.Error)
 }
 
 func counter(e Event) string {
@@ -97,9 +118,11 @@ func finishedLine(p palette, e Event) string {
 		return fmt.Sprintf("%s %s %s", p.dim("-"), e.Step, p.dim("skipped"))
 	case StatusCancelled:
 		return fmt.Sprintf("%s %s %s", p.yellow("■"), e.Step, p.yellow("cancelled after "+took))
+	case StatusNotRun:
+		return fmt.Sprintf("%s %s %s", p.dim("-"), e.Step, p.dim("not run: "+e.Reason))
 	}
 	if e.Ignored {
-		return fmt.Sprintf("%s %s %s: %s", p.yellow("✗"), e.Step, p.yellow("failed (ignored)"), e.Error)
+		return fmt.Sprintf("%s %s %s: %s", p.yellow("✗"), e.Step, p.yellow("failed (ignoreErrors: the run goes on)"), e.Error)
 	}
 	return fmt.Sprintf("%s %s %s: %s", p.red("✗"), e.Step, p.red("failed after "+took), e.Error)
 }
@@ -110,7 +133,7 @@ func formatSeconds(s float64) string {
 
 // writeSummary ends a run with its outcome and, for each failed step, its cause and the
 // output that shows it, so a user never scrolls back to find out what went wrong.
-func writeSummary(w io.Writer, p palette, e Event, failures []Event) {
+func writeSummary(w io.Writer, p palette, e Event, failures []Event, stacks bool) {
 	for _, f := range failures {
 		fmt.Fprintf(w, "\n%s step %q", p.red("FAILED"), f.Step)
 		if f.ID != "" && f.ID != f.Step {
@@ -123,13 +146,32 @@ func writeSummary(w io.Writer, p palette, e Event, failures []Event) {
 				fmt.Fprintf(w, "    %s\n", l)
 			}
 		}
+		if f.Stack != "" {
+			if stacks {
+				fmt.Fprintf(w, "  stack:\n%s\n", indent(f.Stack, "    "))
+			} else {
+				fmt.Fprintf(w, "  (run with --debug to see where it panicked)\n")
+			}
+		}
+	}
+	cleanup := ""
+	if e.Reason != "" {
+		cleanup = " (" + e.Reason + ")"
 	}
 	switch e.Status {
 	case StatusSucceeded:
 		fmt.Fprintf(w, "%s in %s\n", p.green("playbook "+e.Playbook+" succeeded"), formatSeconds(e.Seconds))
 	case StatusCancelled:
-		fmt.Fprintf(w, "%s after %s (finally steps ran)\n", p.yellow("playbook "+e.Playbook+" interrupted"), formatSeconds(e.Seconds))
+		fmt.Fprintf(w, "%s after %s%s\n", p.yellow("playbook "+e.Playbook+" interrupted"), formatSeconds(e.Seconds), cleanup)
 	default:
-		fmt.Fprintf(w, "%s after %s\n", p.red("playbook "+e.Playbook+" failed"), formatSeconds(e.Seconds))
+		fmt.Fprintf(w, "%s after %s%s\n", p.red("playbook "+e.Playbook+" failed"), formatSeconds(e.Seconds), cleanup)
 	}
+}
+
+func indent(text, prefix string) string {
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = prefix + l
+	}
+	return strings.Join(lines, "\n")
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -20,16 +19,17 @@ type RunOptions struct {
 	// that Ctrl-C stops the current step but still lets cleanup run; the CLI cancels it on a
 	// second Ctrl-C.
 	FinallyContext context.Context
-	// Mask hides secrets in everything reported.
-	Mask func(string) string
 	// StatePath is where the run's state is written after each step ("" writes none).
 	StatePath string
 	// Resume skips main steps that succeeded in the run recorded at StatePath with the same
-	// resolved inputs, restoring their outputs.
+	// inputs, restoring their outputs.
 	Resume bool
+	// Replay gives steps (by id) the outputs a run recorded, instead of running them: checks
+	// can then be tried on what a cluster once said, with no cluster.
+	Replay map[string]map[string]any
 }
 
-// ErrInterrupted is returned when the run's context was cancelled (Ctrl-C, SIGTERM).
+// ErrInterrupted is the cause of a run stopped by Ctrl-C or SIGTERM.
 var ErrInterrupted = errors.New("interrupted")
 
 // StepError says which step failed, why, and what it printed last.
@@ -38,6 +38,7 @@ type StepError struct {
 	ID     string
 	Cause  error
 	Output []string
+	Stack  string // where the step type panicked, if it did
 }
 
 func (e *StepError) Error() string {
@@ -56,126 +57,190 @@ type Result struct {
 }
 
 type runner struct {
-	pb         *Playbook
-	state      *runState
-	prev       *runState // the run being resumed
-	stateSaved time.Time
-	stateDirty bool
-	em         *emitter
-	dir        string
-	steps      map[string]any // what expressions see as steps.<id>
-	total      int
-	index      int
+	plan   *Plan
+	em     *emitter
+	dir    string
+	steps  map[string]any // what expressions see as steps.<id>
+	shared *runShared
+	total  int
+	index  int
+	result *Result
+	resume *resumer
+	note   string // said when the next step starts (why resume runs it again)
+	replay map[string]map[string]any
 }
 
-// Run executes the playbook. It returns nil when every step succeeded (or was allowed to
-// fail), a *StepError for the first failure, or ErrInterrupted (joined with any failure).
-func (pb *Playbook) Run(ctx context.Context, opts RunOptions) (*Result, error) {
-	if err := pb.checkSecrets(); err != nil {
+// Run executes the plan. It returns nil when every step succeeded (or was allowed to fail), a
+// *StepError for the first failure, or an error wrapping ErrInterrupted.
+func (p *Plan) Run(ctx context.Context, opts RunOptions) (*Result, error) {
+	if err := p.checkSecrets(); err != nil {
 		return nil, err
 	}
-	selected, err := pb.selectSteps(opts)
+	selected, why, err := p.selectSteps(opts)
 	if err != nil {
 		return nil, err
 	}
-	mask := pb.Mask
-	if opts.Mask != nil {
-		mask = func(s string) string { return opts.Mask(pb.Mask(s)) }
-	}
-	r := &runner{pb: pb, em: &emitter{reporters: opts.Reporters, mask: mask}, dir: filepath.Dir(pb.File), steps: map[string]any{}}
-	for _, s := range append(append([]*Step{}, pb.Steps...), pb.Finally...) {
-		if s.ID != "" {
-			r.steps[s.ID] = map[string]any{"status": "pending", "outputs": map[string]any{}}
-		}
+	r := &runner{plan: p, em: &emitter{reporters: opts.Reporters, mask: p.masker}, dir: filepath.Dir(p.File),
+		steps: map[string]any{}, shared: newRunShared(), result: &Result{Steps: map[string]Status{}}, replay: opts.Replay}
+	for _, s := range append(append([]*Step{}, p.Steps...), p.Finally...) {
+		r.record(s, "pending", nil, "")
 	}
 	for _, sel := range selected {
 		if sel {
 			r.total++
 		}
 	}
-	if opts.StatePath != "" {
-		r.state = &runState{Playbook: pb.File, Steps: map[string]*stepState{}}
-		if opts.Resume {
-			if r.prev, err = loadState(opts.StatePath); err != nil {
-				return nil, err
-			}
-		}
+	r.total += len(p.Finally)
+	if r.resume, err = newResumer(p, opts); err != nil {
+		return nil, err
 	}
-	r.total += len(pb.Finally)
-	result := &Result{Steps: map[string]Status{}}
-	r.em.emit(Event{Type: RunStarted, Playbook: pb.Name, Total: r.total})
+	r.em.emit(Event{Type: RunStarted, Playbook: p.Name, Total: r.total})
 	started := time.Now()
 
-	mainCtx := ctx
+	mainCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	if opts.Timeout > 0 {
-		var cancel context.CancelFunc
-		mainCtx, cancel = context.WithTimeoutCause(ctx, opts.Timeout, fmt.Errorf("the playbook timeout of %s was reached", opts.Timeout))
-		defer cancel()
+		var stop context.CancelFunc
+		mainCtx, stop = context.WithTimeoutCause(mainCtx, opts.Timeout, fmt.Errorf("the playbook timeout of %s was reached", opts.Timeout))
+		defer stop()
 	}
-	var failure error
-	for i, s := range pb.Steps {
-		if !selected[i] {
-			r.record(s, StatusSkipped, nil)
-			result.Steps[s.Name] = StatusSkipped
-			continue
-		}
-		if mainCtx.Err() != nil {
-			break
-		}
-		inputs := ""
-		if r.state != nil {
-			inputs = r.inputsHash(s)
-			if r.resumable(s, inputs) {
-				result.Steps[s.Name] = StatusSucceeded
-				continue
-			}
-		}
-		status, err := r.runStep(mainCtx, s)
-		result.Steps[s.Name] = status
-		if saveErr := r.saveStep(opts.StatePath, s, status, inputs); saveErr != nil && err == nil {
-			err = saveErr
-		}
-		if err != nil && !s.IgnoreErrors {
-			failure = err
-			break
-		}
-	}
-	interrupted := ctx.Err() != nil
-	if r.stateDirty {
-		if err := r.flushState(opts.StatePath); err != nil && failure == nil {
-			failure = err
-		}
+	failure := r.runMain(ctx, mainCtx, selected, why)
+	if err := r.resume.flush(); err != nil && failure == nil {
+		failure = err
 	}
 
 	fctx := opts.FinallyContext
 	if fctx == nil {
 		fctx = context.WithoutCancel(ctx)
 	}
-	for _, s := range pb.Finally {
-		status, err := r.runStep(fctx, s)
-		result.Steps[s.Name] = status
-		if err != nil && !s.IgnoreErrors && failure == nil {
-			failure = err
-		}
+	cleanup := r.runFinally(fctx)
+	if failure == nil {
+		failure = cleanup.err
 	}
+	r.shared.end(fctx)
 
-	end := Event{Type: RunFinished, Playbook: pb.Name, Status: StatusSucceeded, Seconds: time.Since(started).Seconds()}
+	end := Event{Type: RunFinished, Playbook: p.Name, Status: StatusSucceeded, Seconds: time.Since(started).Seconds(), Reason: cleanup.summary}
 	switch {
-	case interrupted:
+	case errors.Is(failure, ErrInterrupted):
 		end.Status, end.Error = StatusCancelled, ErrInterrupted.Error()
-		failure = errors.Join(ErrInterrupted, failure)
 	case failure != nil:
 		end.Status, end.Error = StatusFailed, failure.Error()
 	}
 	r.em.emit(end)
-	return result, failure
+	return r.result, failure
 }
 
-// selectSteps applies --only and --start-at; an id that no step has is a usage error.
-func (pb *Playbook) selectSteps(opts RunOptions) ([]bool, error) {
+// runMain runs the selected main steps until one fails, the playbook timeout ends them, or
+// the run is interrupted; every step it does not reach is reported as not run.
+func (r *runner) runMain(ctx, mainCtx context.Context, selected []bool, why string) error {
+	var failure error
+	for i, s := range r.plan.Steps {
+		if failure == nil && mainCtx.Err() != nil {
+			failure = r.stopCause(ctx, mainCtx)
+		}
+		if failure != nil {
+			r.notRun(s, notReached(failure))
+			continue
+		}
+		if outputs, ok := r.replay[s.ID]; ok && s.ID != "" {
+			r.record(s, StatusSucceeded, outputs, "")
+			r.result.Steps[s.Name] = StatusSucceeded
+			ev := r.baseEvent(s)
+			ev.Type, ev.Status, ev.Reason, ev.Outputs = StepFinished, StatusSucceeded, "replayed: outputs given, not run", outputs
+			r.em.emit(ev)
+			continue
+		}
+		if !selected[i] {
+			r.record(s, StatusSkipped, nil, why)
+			r.result.Steps[s.Name] = StatusSkipped
+			continue
+		}
+		fingerprint := r.resume.fingerprint(s, r.steps)
+		if r.resume.restore(r, s, fingerprint) {
+			continue
+		}
+		status, outputs, err := r.runStep(mainCtx, s)
+		r.resume.save(s, status, outputs, fingerprint)
+		if err != nil && (!s.IgnoreErrors || status == StatusCancelled) {
+			failure = err
+			continue
+		}
+		// An ignored failure does not stop the run, but the playbook timeout or Ctrl-C that
+		// caused it does.
+		if mainCtx.Err() != nil {
+			failure = r.stopCause(ctx, mainCtx)
+		}
+	}
+	return failure
+}
+
+// stopCause is why the main steps stopped early: Ctrl-C, or the playbook timeout.
+func (r *runner) stopCause(ctx, mainCtx context.Context) error {
+	if ctx.Err() != nil {
+		return ErrInterrupted
+	}
+	return context.Cause(mainCtx)
+}
+
+func notReached(failure error) string {
+	var se *StepError
+	switch {
+	case errors.Is(failure, ErrInterrupted):
+		return "the run was interrupted"
+	case errors.As(failure, &se):
+		return fmt.Sprintf("step %q failed", se.Step)
+	}
+	return failure.Error()
+}
+
+type cleanupResult struct {
+	err     error
+	summary string
+}
+
+// runFinally runs every finally step; a second Ctrl-C (fctx cancelled) stops them.
+func (r *runner) runFinally(fctx context.Context) cleanupResult {
+	var res cleanupResult
+	if len(r.plan.Finally) == 0 {
+		return res
+	}
+	complete := true
+	for _, s := range r.plan.Finally {
+		if fctx.Err() != nil {
+			r.notRun(s, "a second interrupt stopped the cleanup")
+			complete = false
+			continue
+		}
+		status, _, err := r.runStep(fctx, s)
+		if status == StatusCancelled {
+			complete = false
+		}
+		if err != nil && !s.IgnoreErrors && res.err == nil {
+			res.err = err
+		}
+	}
+	res.summary = "finally steps ran"
+	if !complete {
+		res.summary = "finally steps were stopped by a second interrupt"
+	}
+	return res
+}
+
+// notRun reports a step the run never reached.
+func (r *runner) notRun(s *Step, why string) {
+	r.record(s, StatusNotRun, nil, why)
+	r.result.Steps[s.Name] = StatusNotRun
+	ev := r.baseEvent(s)
+	ev.Type, ev.Status, ev.Reason = StepFinished, StatusNotRun, why
+	r.em.emit(ev)
+}
+
+// selectSteps applies --only and --start-at; an id that no step has is a usage error. why is
+// what steps left out were skipped for.
+func (p *Plan) selectSteps(opts RunOptions) ([]bool, string, error) {
 	find := func(flag, want string) (int, error) {
 		var known []string
-		for i, s := range pb.Steps {
+		for i, s := range p.Steps {
 			if s.ID == want || s.Name == want {
 				return i, nil
 			}
@@ -189,14 +254,16 @@ func (pb *Playbook) selectSteps(opts RunOptions) ([]bool, error) {
 		}
 		return 0, usagef("%s", msg)
 	}
-	selected := make([]bool, len(pb.Steps))
+	selected := make([]bool, len(p.Steps))
 	start := 0
+	var why []string
 	if opts.StartAt != "" {
 		i, err := find("--start-at", opts.StartAt)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		start = i
+		why = append(why, "--start-at "+opts.StartAt)
 	}
 	for i := start; i < len(selected); i++ {
 		selected[i] = len(opts.Only) == 0
@@ -204,305 +271,44 @@ func (pb *Playbook) selectSteps(opts RunOptions) ([]bool, error) {
 	for _, id := range opts.Only {
 		i, err := find("--only", id)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		selected[i] = i >= start
+		why = append(why, "--only "+id)
 	}
-	return selected, nil
+	reason := "not selected"
+	if len(why) > 0 {
+		reason += " (" + strings.Join(why, ", ") + ")"
+	}
+	return selected, reason, nil
 }
 
-func (r *runner) record(s *Step, status Status, outputs any) {
+// record is what expressions see of a step: steps.<id>.status, and its outputs once it
+// succeeded.
+func (r *runner) record(s *Step, status Status, outputs any, why string) {
 	if s.ID == "" {
 		return
 	}
-	if outputs == nil {
-		outputs = map[string]any{}
+	res := &stepResult{Status: string(status), id: s.ID, name: s.Name}
+	if status == StatusSucceeded {
+		if outputs == nil {
+			outputs = map[string]any{}
+		}
+		res.Outputs = outputs
+	} else {
+		res.why = noOutputsReason(status, why)
 	}
-	r.steps[s.ID] = map[string]any{"status": string(status), "outputs": outputs}
+	r.steps[s.ID] = res
 }
 
 func (r *runner) baseEvent(s *Step) Event {
-	return Event{Playbook: r.pb.Name, Step: s.Name, ID: s.ID, StepType: s.Type, Finally: s.Finally, Index: r.index, Total: r.total}
+	return Event{Playbook: r.plan.Name, Step: s.Name, ID: s.ID, StepType: s.Type, Finally: s.Finally, Total: r.total}
 }
 
-func (r *runner) runStep(parent context.Context, s *Step) (Status, error) {
-	r.index++
-	base := r.baseEvent(s)
-	started := time.Now()
-	ev := base
-	ev.Type = StepStarted
-	r.em.emit(ev)
-
-	ctx := parent
-	if s.Timeout.Duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(parent, s.Timeout.Duration, fmt.Errorf("timed out after %s", s.Timeout.Duration))
-		defer cancel()
-	}
-	tail := &tailBuffer{max: OutputTailLen}
-	var outputs any
-	var status Status
-	var err error
-	if s.Loop == nil {
-		var out map[string]any
-		out, status, err = r.runItem(ctx, s, &Env{Vars: r.pb.Vars, Steps: r.steps}, base, tail)
-		outputs = out
-	} else {
-		outputs, status, err = r.runLoop(ctx, s, base, tail)
-	}
-	if err != nil && ctx.Err() != nil {
-		err = withTimeoutCause(err, parent, ctx)
-	}
-	r.record(s, status, outputs)
-
-	ev = base
-	ev.Type, ev.Status, ev.Seconds = StepFinished, status, time.Since(started).Seconds()
-	if err != nil {
-		ev.Error, ev.Ignored = err.Error(), s.IgnoreErrors
-		if status == StatusFailed {
-			ev.Output = tail.snapshot()
-		}
-		err = &StepError{Step: s.Name, ID: s.ID, Cause: r.pb.maskError(err), Output: ev.Output}
-	}
-	r.em.emit(ev)
-	return status, err
-}
-
-// runItem runs the step once (for one loop item): when, then attempts until success.
-func (r *runner) runItem(ctx context.Context, s *Step, env *Env, base Event, tail *tailBuffer) (map[string]any, Status, error) {
-	if s.When != nil {
-		v, err := s.When.Eval(env)
-		if err != nil {
-			return nil, StatusFailed, fmt.Errorf("when: %w", err)
-		}
-		if v != true {
-			return nil, StatusSkipped, nil
-		}
-	}
-	params, err := s.resolveParams(env)
-	if err != nil {
-		return nil, StatusFailed, err
-	}
-	attempts := 1
-	if s.Retry != nil {
-		attempts = s.Retry.Attempts
-	}
-	rt := &Runtime{dir: r.dir, base: base, em: r.em, tail: tail, env: env}
-	for attempt := 1; ; attempt++ {
-		out, err := s.plugin.run(ctx, rt, params)
-		if fe := (*FieldError)(nil); errors.As(err, &fe) {
-			// A parameter found wrong only at run time (a chart downloaded now) still gets
-			// its place in the playbook.
-			err = validationDiagnostics(s.File, s.params, s.Type, err)
-		}
-		if err == nil && s.Retry != nil && s.Retry.Until != nil {
-			untilEnv := *env
-			untilEnv.Outputs = out
-			v, uerr := s.Retry.Until.Eval(&untilEnv)
-			switch {
-			case uerr != nil:
-				err = fmt.Errorf("retry.until: %w", uerr)
-			case v != true:
-				err = fmt.Errorf("%w: %s", ErrUntil, s.Retry.Until.Source)
-			}
-		}
-		if err == nil {
-			return out, StatusSucceeded, nil
-		}
-		if ctx.Err() != nil {
-			if errors.Is(context.Cause(ctx), context.Canceled) {
-				return out, StatusCancelled, err
-			}
-			return out, StatusFailed, err
-		}
-		if attempt >= attempts {
-			if attempts > 1 {
-				err = fmt.Errorf("after %d attempts: %w", attempts, err)
-			}
-			return out, StatusFailed, err
-		}
-		ev := base
-		ev.Type, ev.Attempt, ev.Error = StepRetrying, attempt, err.Error()
-		r.em.emit(ev)
-		select {
-		case <-ctx.Done():
-			return out, StatusCancelled, context.Cause(ctx)
-		case <-time.After(s.Retry.Delay.Duration):
-		}
-	}
-}
-
-// resolveParams gives the step its typed parameters: decoded once at load when they depend
-// only on vars, or now, with step results and the loop item in scope.
-func (s *Step) resolveParams(env *Env) (any, error) {
-	if s.static != nil {
-		return s.static, nil
-	}
-	d := &decoder{file: s.File, scope: s.scope, cache: s.cache, env: env, runtime: true}
-	params := newParams(s.plugin)
-	d.decode(s.params, params.Elem(), fieldOpts{path: s.Type})
-	if len(d.diags) > 0 {
-		return nil, d.diags[0]
-	}
-	if err := s.plugin.validate(params.Interface()); err != nil {
-		return nil, validationDiagnostics(s.File, s.params, s.Type, err)
-	}
-	return params.Interface(), nil
-}
-
-func (r *runner) runLoop(ctx context.Context, s *Step, base Event, tail *tailBuffer) (any, Status, error) {
-	env := &Env{Vars: r.pb.Vars, Steps: r.steps}
-	d := &decoder{file: s.File, scope: s.scope, cache: s.cache, env: env, runtime: true}
-	loopValue, _ := d.value(s.Loop, "loop")
-	if len(d.diags) > 0 {
-		return nil, StatusFailed, d.diags[0]
-	}
-	if !isList(loopValue) {
-		return nil, StatusFailed, fmt.Errorf("loop: expected a list, got %s", describeValue(loopValue))
-	}
-	items := listItems(loopValue)
-	type result struct {
-		out    map[string]any
-		status Status
-		err    error
-	}
-	results := make([]result, len(items))
-	limit := max(s.Parallel, 1)
-	sem := make(chan struct{}, limit)
-	var wg sync.WaitGroup
-	var stopMu sync.Mutex
-	stop := false
-	for i, item := range items {
-		sem <- struct{}{}
-		stopMu.Lock()
-		halted := stop || ctx.Err() != nil
-		stopMu.Unlock()
-		if halted {
-			<-sem
-			results[i] = result{status: StatusCancelled}
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			itemBase := base
-			itemBase.Item = itemLabel(item)
-			out, status, err := r.runItem(ctx, s, &Env{Vars: r.pb.Vars, Steps: r.steps, Item: item, Index: i}, itemBase, tail)
-			results[i] = result{out, status, err}
-			if status == StatusFailed && !s.IgnoreErrors {
-				stopMu.Lock()
-				stop = true // fail fast: start no more items once one failed
-				stopMu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	outputs := make([]any, len(items))
-	var errs []string
-	counts := map[Status]int{}
-	for i, res := range results {
-		outputs[i] = res.out
-		counts[res.status]++
-		if res.err != nil {
-			errs = append(errs, fmt.Sprintf("item %d (%s): %v", i, itemLabel(items[i]), res.err))
-		}
-	}
-	status := StatusSucceeded
-	switch {
-	case counts[StatusFailed] > 0:
-		status = StatusFailed
-	case counts[StatusCancelled] > 0:
-		status = StatusCancelled
-	case len(items) > 0 && counts[StatusSkipped] == len(items):
-		status = StatusSkipped
-	}
-	if len(errs) > 0 {
-		return outputs, status, errors.New(strings.Join(errs, "; "))
-	}
-	return outputs, status, nil
-}
-
-// withTimeoutCause says which timeout stopped a step, keeping what the step itself said
-// about it (waitFor names the objects it was still waiting for).
-func withTimeoutCause(err error, parent, ctx context.Context) error {
-	var cause error
-	switch {
-	case parent.Err() != nil && !errors.Is(context.Cause(parent), context.Canceled):
-		cause = context.Cause(parent) // the playbook timeout
-	case parent.Err() == nil:
-		cause = context.Cause(ctx) // this step's own timeout
-	default:
-		return err // interrupted
-	}
-	if errors.Is(err, cause) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return cause
-	}
-	return fmt.Errorf("%w: %v", cause, err)
-}
-
-// itemLabel names a loop item in reports: a map by its name-like field (a node, a container, a
-// pod), anything else by its text, kept short.
-func itemLabel(item any) string {
-	if m, ok := item.(map[string]any); ok {
-		for _, key := range []string{"name", "container", "pod", "node", "id"} {
-			if v, ok := m[key].(string); ok && v != "" {
-				return v
-			}
-		}
-	}
-	s := Stringify(item)
-	if r := []rune(s); len(r) > 60 {
-		s = string(r[:59]) + "…"
-	}
-	return s
-}
-
-// resumable reports whether a step succeeded in the resumed run with the same inputs; if so
-// its outputs are restored, so later steps see them, and it is reported as skipped.
-func (r *runner) resumable(s *Step, inputs string) bool {
-	if r.prev == nil || inputs == "" {
-		return false
-	}
-	prev, ok := r.prev.Steps[stepKey(s)]
-	if !ok || prev.Status != StatusSucceeded || prev.Inputs != inputs {
-		return false
-	}
-	r.index++
-	r.record(s, StatusSucceeded, prev.Outputs)
-	r.state.Steps[stepKey(s)] = prev
-	ev := r.baseEvent(s)
-	ev.Type, ev.Status, ev.Reason = StepFinished, StatusSkipped, "succeeded in the previous run with the same inputs"
-	r.em.emit(ev)
-	return true
-}
-
-func (r *runner) saveStep(path string, s *Step, status Status, inputs string) error {
-	if r.state == nil {
+// checkSecrets fails a run whose secrets are not all set.
+func (p *Plan) checkSecrets() error {
+	if len(p.missingSecrets) == 0 {
 		return nil
 	}
-	var outputs any
-	if s.ID != "" {
-		outputs = r.pb.MaskValue(r.steps[s.ID].(map[string]any)["outputs"])
-	}
-	r.state.Steps[stepKey(s)] = &stepState{Status: status, Inputs: inputs, Outputs: outputs, Ended: time.Now()}
-	// Saving rewrites the whole file, so a long run of quick steps saves at most every
-	// stateSaveEvery: a crash loses only the record of steps that resuming reruns anyway.
-	if status == StatusSucceeded && time.Since(r.stateSaved) < stateSaveEvery {
-		r.stateDirty = true
-		return nil
-	}
-	return r.flushState(path)
-}
-
-const stateSaveEvery = 250 * time.Millisecond
-
-func (r *runner) flushState(path string) error {
-	if r.state == nil {
-		return nil
-	}
-	if err := r.state.save(path); err != nil {
-		return fmt.Errorf("saving the run state: %w", err)
-	}
-	r.stateSaved, r.stateDirty = time.Now(), false
-	return nil
+	return &UsageError{Msg: strings.Join(p.missingSecrets, "\n")}
 }

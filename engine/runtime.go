@@ -1,15 +1,15 @@
 package engine
 
 import (
-	"bytes"
+	"context"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 )
 
-// Runtime is what a running step gets from the engine: where its files are, and where its
-// output goes (the live view, JSON events, and the tail shown when it fails).
+// Runtime is what a running step gets from the engine: where its files are, where its output
+// goes (the live view, JSON events, the tail shown when it fails), and what belongs to the run
+// rather than to the process: clients, and what must be cleaned up when the run ends.
 type Runtime struct {
 	dir    string
 	prefix string
@@ -17,6 +17,55 @@ type Runtime struct {
 	em     *emitter
 	tail   *tailBuffer
 	env    *Env
+	run    *runShared
+}
+
+// runShared is what every step of one run shares.
+type runShared struct {
+	mu       sync.Mutex
+	values   map[any]*sharedValue
+	cleanups []func(context.Context)
+}
+
+type sharedValue struct {
+	once sync.Once
+	v    any
+	err  error
+}
+
+func newRunShared() *runShared { return &runShared{values: map[any]*sharedValue{}} }
+
+// Shared returns the value kept under key for this run, creating it on first use. Clients
+// (Kubernetes, Docker) live here, as kind's ActionContext caches per create: a recreated
+// cluster has a new endpoint and CA, so nothing may outlive the run that made it.
+func (rt *Runtime) Shared(key any, create func() (any, error)) (any, error) {
+	rt.run.mu.Lock()
+	sv, ok := rt.run.values[key]
+	if !ok {
+		sv = &sharedValue{}
+		rt.run.values[key] = sv
+	}
+	rt.run.mu.Unlock()
+	sv.once.Do(func() { sv.v, sv.err = create() })
+	return sv.v, sv.err
+}
+
+// OnRunEnd registers fn to run when the run ends: after the finally steps, on success, failure
+// or Ctrl-C. It gets a context of its own, which a second Ctrl-C cancels.
+func (rt *Runtime) OnRunEnd(fn func(context.Context)) {
+	rt.run.mu.Lock()
+	defer rt.run.mu.Unlock()
+	rt.run.cleanups = append(rt.run.cleanups, fn)
+}
+
+func (s *runShared) end(ctx context.Context) {
+	s.mu.Lock()
+	cleanups := s.cleanups
+	s.cleanups = nil
+	s.mu.Unlock()
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i](ctx)
+	}
 }
 
 // Eval evaluates a bare expression parameter (assert's `that`) where the step stands.
@@ -43,17 +92,20 @@ func (rt *Runtime) WithPrefix(prefix string) *Runtime {
 	return &c
 }
 
-// Logf reports one line of the step's own narration.
+// Logf reports the step's own narration, a line at a time, masked as a whole first so that a
+// secret spanning lines is found.
 func (rt *Runtime) Logf(format string, args ...any) {
-	for _, l := range strings.Split(strings.TrimRight(fmt.Sprintf(format, args...), "\n"), "\n") {
+	text := rt.masker().String(fmt.Sprintf(format, args...))
+	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
 		rt.line("log", l)
 	}
 }
 
-// Output returns a writer that reports each line written to it. Close it to flush a last
-// line without a newline.
-func (rt *Runtime) Output(stream string) io.WriteCloser {
-	return &lineWriter{rt: rt, stream: stream}
+func (rt *Runtime) masker() *Masker {
+	if rt.em == nil {
+		return nil
+	}
+	return rt.em.mask
 }
 
 func (rt *Runtime) line(stream, text string) {
@@ -63,35 +115,12 @@ func (rt *Runtime) line(stream, text string) {
 	if rt.prefix != "" {
 		label = rt.prefix + " | " + text
 	}
-	rt.tail.add(label)
-	rt.em.emit(e)
-}
-
-type lineWriter struct {
-	rt     *Runtime
-	stream string
-	buf    []byte
-}
-
-func (w *lineWriter) Write(p []byte) (int, error) {
-	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			break
-		}
-		w.rt.line(w.stream, string(bytes.TrimSuffix(w.buf[:i], []byte("\r"))))
-		w.buf = w.buf[i+1:]
+	if rt.tail != nil {
+		rt.tail.add(label)
 	}
-	return len(p), nil
-}
-
-func (w *lineWriter) Close() error {
-	if len(w.buf) > 0 {
-		w.rt.line(w.stream, string(w.buf))
-		w.buf = nil
+	if rt.em != nil {
+		rt.em.emit(e)
 	}
-	return nil
 }
 
 // tailBuffer keeps the last lines of a step's output for its failure report.

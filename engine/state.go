@@ -9,42 +9,71 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"github.com/kindlab/playbook/internal/atomicfile"
+	"github.com/kindlab/playbook/internal/xdg"
 )
 
-// runState is what a run remembers for --resume: each step's status, outputs and a hash of
-// its resolved inputs. Secrets in it are masked, and it is readable by its owner only.
+// runState is what a run remembers for --resume: each step's status, outputs and a
+// fingerprint of what it read. It never holds a secret: a step whose outputs held one keeps
+// no outputs here, and runs again on resume. Readable by its owner only.
 type runState struct {
 	Playbook string                `json:"playbook"`
+	File     string                `json:"file"`
 	Updated  time.Time             `json:"updated"`
 	Steps    map[string]*stepState `json:"steps"`
 }
 
 type stepState struct {
-	Status  Status    `json:"status"`
-	Inputs  string    `json:"inputs"`
-	Outputs any       `json:"outputs,omitempty"`
-	Ended   time.Time `json:"ended"`
+	Status      Status    `json:"status"`
+	Fingerprint string    `json:"fingerprint"`
+	Outputs     any       `json:"outputs,omitempty"`
+	Secret      bool      `json:"secret,omitempty"` // its outputs held a secret, so none are kept
+	Ended       time.Time `json:"ended"`
 }
 
+var unsafeNameRE = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
 // DefaultStatePath is where a playbook's run state lives unless --state says otherwise:
-// $XDG_STATE_HOME/playbook/runs (~/.local/state/playbook/runs), one file per playbook path.
-func DefaultStatePath(playbookFile string) string {
-	abs, err := filepath.Abs(playbookFile)
+// $XDG_STATE_HOME/playbook/runs/NAME-HASH.json, NAME the playbook's name and HASH that of its
+// file's path, so two checkouts of one playbook keep apart.
+func DefaultStatePath(p *Plan) string {
+	abs, err := filepath.Abs(p.File)
 	if err != nil {
-		abs = playbookFile
+		abs = p.File
 	}
 	sum := sha256.Sum256([]byte(abs))
-	base := os.Getenv("XDG_STATE_HOME")
-	if base == "" {
-		home, _ := os.UserHomeDir()
-		base = filepath.Join(home, ".local", "state")
+	name := unsafeNameRE.ReplaceAllString(p.Name, "_")
+	return filepath.Join(xdg.StateHome(), "playbook", "runs", name+"-"+hex.EncodeToString(sum[:6])+".json")
+}
+
+// resumer keeps the run's state file and answers whether a step can be skipped on resume.
+type resumer struct {
+	plan  *Plan
+	path  string
+	state *runState
+	prev  *runState // the run being resumed
+	saved time.Time
+	dirty bool
+	err   error
+}
+
+func newResumer(p *Plan, opts RunOptions) (*resumer, error) {
+	if opts.StatePath == "" {
+		return nil, nil
 	}
-	name := filepath.Base(abs)
-	name = name[:len(name)-len(filepath.Ext(name))]
-	return filepath.Join(base, "playbook", "runs", name+"-"+hex.EncodeToString(sum[:6])+".json")
+	r := &resumer{plan: p, path: opts.StatePath,
+		state: &runState{Playbook: p.masker.String(p.Name), File: p.File, Steps: map[string]*stepState{}}}
+	if opts.Resume {
+		prev, err := loadState(opts.StatePath)
+		if err != nil {
+			return nil, err
+		}
+		r.prev = prev
+	}
+	return r, nil
 }
 
 func loadState(path string) (*runState, error) {
@@ -62,54 +91,130 @@ func loadState(path string) (*runState, error) {
 	return &st, nil
 }
 
-// save writes the state atomically: a crash or Ctrl-C mid-write leaves the last good state.
-func (st *runState) save(path string) error {
-	st.Updated = time.Now()
-	data, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.Write(path, bytes.NewReader(data), 0o700)
-}
-
-func stepKey(s *Step) string {
+// key names a step in the state file: by id, or by name (masked: a name may hold a var).
+func (r *resumer) key(s *Step) string {
 	if s.ID != "" {
 		return "id:" + s.ID
 	}
-	return "name:" + s.Name
+	return "name:" + r.plan.masker.String(s.Name)
 }
 
-// inputsHash fingerprints what a step would do now: its type, its parameters resolved with the
-// current vars and step outputs (for a loop, the items and the written parameters), and its
-// when. "" means it cannot be known, and the step then runs.
-func (r *runner) inputsHash(s *Step) string {
-	env := &Env{Vars: r.pb.Vars, Steps: r.steps}
-	fingerprint := map[string]any{"type": s.Type}
+// fingerprint covers everything the step would act on: its type, its parameters as written
+// and as far as vars decide them, its when, loop and retry, and the values of every var and
+// step result its expressions read. A step whose inputs changed (another --var, another
+// output upstream, a when that now reads differently) is not the step that succeeded.
+func (r *resumer) fingerprint(s *Step, steps map[string]any) string {
+	if r == nil {
+		return ""
+	}
+	fp := map[string]any{"type": s.Type, "params": s.params.shown, "name": s.Name}
 	if s.When != nil {
-		fingerprint["when"] = s.When.Source
+		fp["when"] = s.When.Source
 	}
-	if s.Loop != nil {
-		d := &decoder{file: s.File, scope: s.scope, cache: s.cache, env: env, runtime: true}
-		items, _ := d.value(s.Loop, "loop")
-		if len(d.diags) > 0 {
-			return ""
-		}
-		fingerprint["items"], fingerprint["vars"] = items, r.pb.Vars
-		fingerprint["params"], _ = (&decoder{file: s.File, scope: s.scope, cache: s.cache, env: env, plan: true}).value(s.params, s.Type)
-	} else {
-		params, err := s.resolveParams(env)
-		if err != nil {
-			return ""
-		}
-		fingerprint["params"] = params
-		if s.When != nil {
-			fingerprint["vars"] = r.pb.Vars
+	if s.loop != nil {
+		fp["loop"] = s.loop.shown
+	}
+	if s.Retry != nil {
+		fp["retry"] = s.Retry
+	}
+	vars := map[string]any{}
+	for _, name := range s.reads.vars {
+		vars[name] = r.plan.Vars[name]
+	}
+	fp["vars"] = vars
+	read := map[string]any{}
+	ids := s.reads.steps
+	if s.reads.anyStep {
+		ids = sortedKeys(steps)
+	}
+	for _, id := range ids {
+		if res, ok := steps[id].(*stepResult); ok {
+			read[id] = map[string]any{"status": res.Status, "outputs": res.Outputs}
 		}
 	}
-	data, err := json.Marshal(fingerprint)
+	fp["steps"] = read
+	data, err := json.Marshal(fp)
 	if err != nil {
 		return ""
 	}
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
+}
+
+// restore skips a step that succeeded in the resumed run with the same fingerprint, giving
+// later steps its outputs. A step whose outputs held a secret runs again: the state file
+// never keeps one, and a masked value must never stand in for the real one.
+func (r *resumer) restore(run *runner, s *Step, fingerprint string) bool {
+	if r == nil || r.prev == nil || fingerprint == "" {
+		return false
+	}
+	prev, ok := r.prev.Steps[r.key(s)]
+	if !ok || prev.Status != StatusSucceeded || prev.Fingerprint != fingerprint {
+		return false
+	}
+	if prev.Secret {
+		run.note = "running again: this step succeeded in the previous run, but its outputs held a secret, which the state file never keeps"
+		return false
+	}
+	run.index++
+	run.record(s, StatusSucceeded, prev.Outputs, "")
+	run.result.Steps[s.Name] = StatusSucceeded
+	r.state.Steps[r.key(s)] = prev
+	ev := run.baseEvent(s)
+	ev.Index = run.index
+	ev.Type, ev.Status, ev.Reason, ev.Outputs = StepFinished, StatusSkipped, "succeeded in the previous run with the same inputs", prev.Outputs
+	run.em.emit(ev)
+	return true
+}
+
+const stateSaveEvery = 250 * time.Millisecond
+
+// save records how a step ended. Saving rewrites the whole file, so a long run of quick
+// steps saves at most every stateSaveEvery: a crash loses only the record of steps that
+// resuming runs again anyway.
+func (r *resumer) save(s *Step, status Status, outputs any, fingerprint string) {
+	if r == nil {
+		return
+	}
+	st := &stepState{Status: status, Fingerprint: fingerprint, Ended: time.Now()}
+	if s.ID != "" && status == StatusSucceeded {
+		if r.plan.masker.Holds(outputs) {
+			st.Secret = true
+		} else {
+			st.Outputs = outputs
+		}
+	}
+	r.state.Steps[r.key(s)] = st
+	if status == StatusSucceeded && time.Since(r.saved) < stateSaveEvery {
+		r.dirty = true
+		return
+	}
+	if err := r.write(); err != nil && r.err == nil {
+		r.err = err
+	}
+}
+
+func (r *resumer) flush() error {
+	if r == nil {
+		return nil
+	}
+	if r.dirty {
+		if err := r.write(); err != nil && r.err == nil {
+			r.err = err
+		}
+	}
+	return r.err
+}
+
+func (r *resumer) write() error {
+	r.state.Updated = time.Now()
+	data, err := json.MarshalIndent(r.state, "", "  ")
+	if err != nil {
+		return fmt.Errorf("saving the run state: %w", err)
+	}
+	if err := atomicfile.Write(r.path, bytes.NewReader(data), 0o700); err != nil {
+		return fmt.Errorf("saving the run state: %w", err)
+	}
+	r.saved, r.dirty = time.Now(), false
+	return nil
 }

@@ -17,7 +17,8 @@ type Template struct {
 type templatePart struct {
 	literal string
 	expr    *Expr
-	offset  int // byte offset of the expression source in Raw
+	offset  int          // byte offset of the expression source in Raw
+	shell   shellContext // where the value lands in a shell script (shellNone elsewhere)
 }
 
 // HasTemplate reports whether s holds any `${{`, so plain strings skip all template work.
@@ -89,14 +90,24 @@ func findTemplateEnd(s string, from int) int {
 	return -1
 }
 
-func compileTemplate(s string, scope *Scope) (*Template, *exprError) {
+// compileTemplate compiles every ${{ }} of s. In a shell parameter each one learns where it
+// stands in the script (unquoted, in double quotes, in a here-document), and one that no
+// escaping can keep data (in single quotes) is an error.
+func compileTemplate(s string, scope *Scope, shell bool) (*Template, *exprError) {
 	parts, sources, perr := splitTemplate(s)
 	if perr != nil {
 		return nil, perr
 	}
+	var lexer *shellLexer
+	if shell {
+		lexer = newShellLexer()
+	}
 	n := 0
 	for i := range parts {
 		if parts[i].literal != "" {
+			if lexer != nil {
+				lexer.feed(parts[i].literal)
+			}
 			continue
 		}
 		e, err := compileExpr(sources[n], scope, false)
@@ -105,6 +116,13 @@ func compileTemplate(s string, scope *Scope) (*Template, *exprError) {
 			return nil, err
 		}
 		parts[i].expr = e
+		if lexer != nil {
+			parts[i].shell = lexer.context()
+			if msg := shellContextError(parts[i].shell, sources[n]); msg != "" {
+				return nil, &exprError{offset: parts[i].offset - 3, msg: msg}
+			}
+			lexer.value()
+		}
 		n++
 	}
 	return &Template{Raw: s, parts: parts}, nil
@@ -144,10 +162,12 @@ func (t *Template) Exprs() []*Expr {
 	return out
 }
 
-// Render evaluates the template. quote, when set, is applied to each interpolated value (the
-// shell parameter uses it so that a value is always one shell word).
-func (t *Template) Render(env *Env, quote func(string) string) (any, error) {
-	if t.Whole() && quote == nil {
+// Render evaluates the template. A template that is exactly one expression keeps the value's
+// type, unless the value lands in a shell script. A value that is not there (nil) inside a
+// longer text is an error, never an empty string: `rm -rf ${{ x }}/*` must not become
+// `rm -rf /*`.
+func (t *Template) Render(env *Env) (any, error) {
+	if t.Whole() && t.parts[0].shell == shellNone {
 		return t.parts[0].expr.Eval(env)
 	}
 	var b strings.Builder
@@ -160,7 +180,10 @@ func (t *Template) Render(env *Env, quote func(string) string) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		b.WriteString(interpolate(v, quote))
+		if v == nil {
+			return nil, fmt.Errorf("${{ %s }} gives nothing (nil); give a default with ?? 'value' if that is expected", p.expr.Source)
+		}
+		b.WriteString(interpolate(v, p.shell))
 	}
 	return b.String(), nil
 }
@@ -189,19 +212,19 @@ func Stringify(v any) string {
 	return string(out)
 }
 
-// interpolate turns a value into template text. With quoting (shell:), a list becomes one
-// quoted word per element, so `apt-get install ${{ vars.packages }}` gets separate arguments.
-func interpolate(v any, quote func(string) string) string {
-	if quote == nil {
+// interpolate turns a value into template text. In a shell script a list becomes one escaped
+// word per element, so `apt-get install ${{ vars.packages }}` gets separate arguments.
+func interpolate(v any, ctx shellContext) string {
+	if ctx == shellNone {
 		return Stringify(v)
 	}
 	if isList(v) {
 		items := listItems(v)
 		words := make([]string, len(items))
 		for i, item := range items {
-			words[i] = quote(Stringify(item))
+			words[i] = shellQuoteFor(ctx, Stringify(item))
 		}
 		return strings.Join(words, " ")
 	}
-	return quote(Stringify(v))
+	return shellQuoteFor(ctx, Stringify(v))
 }

@@ -14,7 +14,7 @@ import (
 
 var modes = []string{"kubeproxy", "kpr", "kpr-ebpf"}
 
-func load(t *testing.T, mode string, vars ...string) *engine.Playbook {
+func load(t *testing.T, mode string, vars ...string) *engine.Plan {
 	t.Helper()
 	pb, err := engine.Load(mode+".yaml", engine.LoadOptions{Vars: vars})
 	if err != nil {
@@ -74,7 +74,7 @@ func TestStepIDsAreStable(t *testing.T) {
 func renderedConfig(t *testing.T, mode, chart string, vars ...string) map[string]any {
 	t.Helper()
 	pb := load(t, mode, append([]string{"ciliumChart=" + testenv.SharedChart(t, chart)}, vars...)...)
-	steps, err := pb.Plan(engine.WithRender(context.Background()))
+	steps, err := pb.Describe(engine.WithRender(context.Background()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,15 +82,15 @@ func renderedConfig(t *testing.T, mode, chart string, vars ...string) map[string
 		if s.ID != "install-cilium" {
 			continue
 		}
-		dec := yaml.NewDecoder(strings.NewReader(s.Detail.(map[string]any)["manifests"].(string)))
-		for {
+		for _, o := range s.Rendered {
+			if o.Kind != "ConfigMap" || o.Name != "cilium-config" {
+				continue
+			}
 			var doc map[string]any
-			if dec.Decode(&doc) != nil {
-				break
+			if err := yaml.Unmarshal([]byte(o.YAML), &doc); err != nil {
+				t.Fatal(err)
 			}
-			if doc["kind"] == "ConfigMap" && doc["metadata"].(map[string]any)["name"] == "cilium-config" {
-				return doc["data"].(map[string]any)
-			}
+			return doc["data"].(map[string]any)
 		}
 	}
 	t.Fatal("no cilium-config in the rendered chart")

@@ -50,11 +50,8 @@ func runAssert(_ context.Context, rt *engine.Runtime, p *assertParams) (map[stri
 	if len(failed) == 0 {
 		return outputs, nil
 	}
-	for _, f := range failed {
-		for _, line := range strings.Split(f, "\n") {
-			rt.Logf("%s", line)
-		}
-	}
+	// The error carries every false expression with its values; printing them as output too
+	// would show each twice (and twice per attempt under retry).
 	msg := strings.Join(failed, "; ")
 	if p.Message != "" {
 		msg = p.Message + ": " + msg

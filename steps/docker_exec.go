@@ -1,14 +1,11 @@
 package steps
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/kindlab/playbook/engine"
@@ -98,12 +95,11 @@ func dockerExecOne(ctx context.Context, cli *client.Client, rt *engine.Runtime, 
 	stop := context.AfterFunc(ctx, func() { att.Close() })
 	defer stop()
 	defer att.Close()
-	var stdout, stderr bytes.Buffer
-	outLines, errLines := rt.Output("stdout"), rt.Output("stderr")
-	_, copyErr := stdcopy.StdCopy(io.MultiWriter(&stdout, outLines), io.MultiWriter(&stderr, errLines), att.Reader)
-	outLines.Close()
-	errLines.Close()
-	result["stdout"], result["stderr"] = strings.TrimRight(stdout.String(), "\n"), strings.TrimRight(stderr.String(), "\n")
+	stdout, stderr := rt.Capture("stdout"), rt.Capture("stderr")
+	_, copyErr := stdcopy.StdCopy(stdout, stderr, att.Reader)
+	stdout.Close()
+	stderr.Close()
+	result["stdout"], result["stderr"] = stdout.String(), stderr.String()
 	if ctx.Err() != nil {
 		return result, context.Cause(ctx)
 	}

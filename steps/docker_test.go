@@ -54,7 +54,7 @@ func runPlaybook(t *testing.T, body string, vars ...string) runResult {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "pb.yaml")
-	os.WriteFile(path, []byte("apiVersion: playbook/v1\nkind: Playbook\nname: t\nvars: {group: '', dir: '', names: []}\n"+body), 0o644)
+	os.WriteFile(path, []byte("apiVersion: playbook/v1\nkind: Playbook\nname: t\nvars: {group: '', dir: '', names: [], v: ''}\n"+body), 0o644)
 	pb, err := engine.Load(path, engine.LoadOptions{Vars: append([]string{"dir=" + dir}, vars...)})
 	if err != nil {
 		t.Fatal(err)
@@ -154,5 +154,19 @@ func TestDockerCpInAndOut(t *testing.T) {
 		if info, err := os.Stat(filepath.Join(out, "tools", n, "pingtool")); err != nil || info.Mode().Perm()&0o100 == 0 {
 			t.Errorf("%s: ping lost its mode: %v", n, err)
 		}
+	}
+}
+
+// dockerExec's shell escapes each value for its context, as exec's does: a hostile value in
+// double quotes and in an unquoted word reaches the container's shell as data.
+func TestDockerExecShellKeepsValuesData(t *testing.T) {
+	group, names := startContainers(t, 1, nil)
+	hostile := hostileValue("/tmp/pwned")
+	r := runPlaybook(t, "steps:\n"+
+		"  - name: quoted\n    id: q\n    dockerExec: {containers: [\"${{ vars.names[0] }}\"], shell: 'printf \"%s|\" \"[${{ vars.v }}]\" [${{ vars.v }}]; test ! -e /tmp/pwned'}\n"+
+		"  - name: check\n    assert: {that: [\"steps.q.outputs.containers[0].stdout == '[' + vars.v + ']|[' + vars.v + ']|'\"]}\n",
+		"group="+group, "names=["+names[0]+"]", "v="+hostile)
+	if r.err != nil {
+		t.Fatal(r.err)
 	}
 }

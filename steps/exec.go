@@ -1,7 +1,6 @@
 package steps
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -18,8 +18,8 @@ import (
 )
 
 type execParams struct {
-	Argv        []string          `yaml:"argv" doc:"the program and its arguments, run directly: no shell ever sees them"`
-	Shell       string            `yaml:"shell" doc:"a script run by /bin/sh -c, only when you write it; ${{ }} values in it are shell-quoted" pb:"shell"`
+	Argv        []string          `yaml:"argv" doc:"the program and its arguments, run directly: no shell ever sees them" pb:"oneof=command"`
+	Shell       string            `yaml:"shell" doc:"a script run by /bin/sh -c, only when you write it; each ${{ }} value is escaped for where it stands (a word, inside \"...\", a here-document)" pb:"shell,oneof=command"`
 	Env         map[string]string `yaml:"env" doc:"environment variables added to the playbook's own"`
 	Dir         string            `yaml:"dir" doc:"working directory, relative to the playbook file"`
 	Stdin       string            `yaml:"stdin" doc:"text fed to standard input"`
@@ -30,6 +30,10 @@ type execParams struct {
 // that Ctrl-C stops a step within a second.
 const killGrace = 800 * time.Millisecond
 
+// outputSettle is how long a command's output may still arrive after it exited, when
+// something it started in the background holds the same stdout.
+const outputSettle = 100 * time.Millisecond
+
 func init() {
 	engine.Register(engine.StepType[execParams]{
 		Name:    "exec",
@@ -39,6 +43,10 @@ func init() {
 			{Name: "stderr", Type: "string", Doc: "standard error, without the trailing newline"},
 			{Name: "exitCode", Type: "int", Doc: "the exit code (-1 when killed by a signal)"},
 		},
+		Example: `exec:
+  shell: |
+    kubectl port-forward svc/web 8080:80 >/dev/null &
+    sleep 1 && curl -sf http://127.0.0.1:8080/`,
 		Validate: func(p *execParams) error {
 			switch {
 			case len(p.Argv) == 0 && p.Shell == "":
@@ -52,15 +60,18 @@ func init() {
 	})
 }
 
+// runExec runs the command in a process group of its own. The step is done when the command
+// exits, even if something it started in the background (`kubectl port-forward ... &`) still
+// holds its output: that keeps running, its output drained, until the run ends, when its
+// process group gets SIGTERM and then SIGKILL. A cancelled step takes its whole group down at
+// once.
 func runExec(ctx context.Context, rt *engine.Runtime, p *execParams) (map[string]any, error) {
 	argv := p.Argv
 	if p.Shell != "" {
 		argv = []string{"/bin/sh", "-c", p.Shell}
 	}
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
-	cmd.WaitDelay = killGrace
 	cmd.Dir = rt.Dir()
 	if p.Dir != "" {
 		cmd.Dir = p.Dir
@@ -75,30 +86,67 @@ func runExec(ctx context.Context, rt *engine.Runtime, p *execParams) (map[string
 	if p.Stdin != "" {
 		cmd.Stdin = strings.NewReader(p.Stdin)
 	}
-	var stdout, stderr bytes.Buffer
-	outLines, errLines := rt.Output("stdout"), rt.Output("stderr")
-	cmd.Stdout = io.MultiWriter(&stdout, outLines)
-	cmd.Stderr = io.MultiWriter(&stderr, errLines)
-	err := cmd.Run()
-	outLines.Close()
-	errLines.Close()
-	// Kill whatever the command left behind in its process group.
-	if cmd.Process != nil {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	stdout, stderr := rt.Capture("stdout"), rt.Capture("stderr")
+	outPipe, err := newDrain(stdout)
+	if err != nil {
+		return nil, err
+	}
+	errPipe, err := newDrain(stderr)
+	if err != nil {
+		outPipe.abandon()
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = outPipe.w, errPipe.w
+	if err := cmd.Start(); err != nil {
+		outPipe.abandon()
+		errPipe.abandon()
+		return nil, err
+	}
+	outPipe.started()
+	errPipe.started()
+	group := cmd.Process.Pid
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var waitErr error
+	select {
+	case waitErr = <-exited:
+	case <-ctx.Done():
+		// SIGTERM to the group, SIGKILL to what is left after the grace period.
+		_ = syscall.Kill(-group, syscall.SIGTERM)
+		select {
+		case waitErr = <-exited:
+		case <-time.After(killGrace):
+			_ = syscall.Kill(-group, syscall.SIGKILL)
+			waitErr = <-exited
+		}
+		_ = syscall.Kill(-group, syscall.SIGKILL)
+	}
+	leftovers := outPipe.settle() || errPipe.settle()
+	stdout.Close()
+	stderr.Close()
+	if leftovers || groupAlive(group) {
+		if ctx.Err() != nil {
+			_ = syscall.Kill(-group, syscall.SIGKILL)
+			outPipe.abandon()
+			errPipe.abandon()
+		} else {
+			rt.Logf("left running in the background until the run ends: process group %d", group)
+			rt.OnRunEnd(func(ctx context.Context) {
+				stopGroup(ctx, group)
+				outPipe.abandon()
+				errPipe.abandon()
+			})
+		}
 	}
 	code := 0
 	var exitErr *exec.ExitError
 	switch {
-	case errors.As(err, &exitErr):
+	case errors.As(waitErr, &exitErr):
 		code = exitErr.ExitCode()
-	case err != nil:
-		return nil, err
+	case waitErr != nil:
+		return nil, waitErr
 	}
-	outputs := map[string]any{
-		"stdout":   strings.TrimRight(stdout.String(), "\n"),
-		"stderr":   strings.TrimRight(stderr.String(), "\n"),
-		"exitCode": code,
-	}
+	outputs := map[string]any{"stdout": stdout.String(), "stderr": stderr.String(), "exitCode": code}
 	if ctx.Err() != nil {
 		return outputs, context.Cause(ctx)
 	}
@@ -106,6 +154,97 @@ func runExec(ctx context.Context, rt *engine.Runtime, p *execParams) (map[string
 		return outputs, fmt.Errorf("%s exited with code %d%s", argv[0], code, lastLine(stderr.String()))
 	}
 	return outputs, nil
+}
+
+// groupAlive reports whether any process of the group is left.
+func groupAlive(group int) bool { return syscall.Kill(-group, 0) == nil }
+
+// stopGroup ends what a step left behind: SIGTERM, then SIGKILL after the grace period, or at
+// once when ctx (a second Ctrl-C) says not to wait.
+func stopGroup(ctx context.Context, group int) {
+	if !groupAlive(group) {
+		return
+	}
+	_ = syscall.Kill(-group, syscall.SIGTERM)
+	deadline := time.NewTimer(killGrace)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for groupAlive(group) {
+		select {
+		case <-ctx.Done():
+			_ = syscall.Kill(-group, syscall.SIGKILL)
+			return
+		case <-deadline.C:
+			_ = syscall.Kill(-group, syscall.SIGKILL)
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// drain is one output pipe of a command: the command writes into w, a goroutine copies r into
+// the step's capture until the step is done, and then on into nothing, so that a background
+// process holding w is never killed by a closed pipe (SIGPIPE).
+type drain struct {
+	r, w   *os.File
+	sink   *switchWriter
+	copied chan struct{}
+}
+
+func newDrain(capture io.Writer) (*drain, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	d := &drain{r: r, w: w, sink: &switchWriter{w: capture}, copied: make(chan struct{})}
+	go func() {
+		defer close(d.copied)
+		_, _ = io.Copy(d.sink, r)
+	}()
+	return d, nil
+}
+
+// started closes the parent's copy of the write end: EOF then comes when every process that
+// holds it is gone.
+func (d *drain) started() { d.w.Close() }
+
+// settle waits for the command's last output; it reports true when something still holds the
+// pipe, whose output from now on goes nowhere.
+func (d *drain) settle() bool {
+	select {
+	case <-d.copied:
+		return false
+	case <-time.After(outputSettle):
+	}
+	d.sink.detach()
+	return true
+}
+
+func (d *drain) abandon() {
+	d.w.Close()
+	d.r.Close()
+}
+
+// switchWriter passes writes on until it is detached, and drops them after.
+type switchWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *switchWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w != nil {
+		_, _ = s.w.Write(p)
+	}
+	return len(p), nil
+}
+
+func (s *switchWriter) detach() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.w = nil
 }
 
 func lastLine(s string) string {

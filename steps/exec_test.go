@@ -2,8 +2,11 @@ package steps_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -36,28 +39,50 @@ func loadRun(t *testing.T, body string, vars ...string) (map[string]engine.Event
 	return finished, lines, err
 }
 
-// A hostile value reaches the program as one argument: argv never sees a shell, and in
-// shell: every interpolated value is quoted.
-func TestHostileValuesStayOneArgument(t *testing.T) {
-	cases := []struct{ name, step string }{
-		{"argv", "exec: {argv: [printf, '[%s]', \"${{ vars.v }}\"]}"},
-		{"shell", "exec: {shell: \"printf '[%s]' ${{ vars.v }}\"}"},
+// hostileValue has what a shell would act on: quotes of both kinds, a command substitution of
+// each kind, a variable, a backslash, a glob and a newline. Running it would create pwned.
+func hostileValue(pwned string) string {
+	return "it's \"quoted\"; touch " + pwned + " $(touch " + pwned + ") `touch " + pwned + "` $HOME \\ * \nsecond line"
+}
+
+// A hostile value stays one piece of data wherever it lands: argv never sees a shell, and in
+// shell: each ${{ }} is escaped for its context (a word, inside double quotes, inside a
+// here-document), as html/template escapes by context.
+func TestHostileValuesStayData(t *testing.T) {
+	cases := []struct{ name, step, want string }{
+		{"argv", "exec: {argv: [printf, '[%s]', \"${{ vars.v }}\"]}", "[V]"},
+		{"shell, unquoted", "exec: {shell: \"printf '[%s]' ${{ vars.v }}\"}", "[V]"},
+		{"shell, in double quotes", "exec: {shell: \"printf '%s' \\\"[${{ vars.v }}]\\\"\"}", "[V]"},
+		{"shell, in a here-document", "exec: {shell: \"cat <<EOF\\n[${{ vars.v }}]\\nEOF\"}", "[V]"},
+		{"shell, in $( ) inside double quotes", "exec: {shell: \"printf '%s' \\\"[$(printf '%s' ${{ vars.v }})]\\\"\"}", "[V]"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			pwned := filepath.Join(t.TempDir(), "pwned")
-			hostile := "it's; touch " + pwned + " $(touch " + pwned + ") `touch " + pwned + "`\nsecond line"
+			hostile := hostileValue(pwned)
 			_, lines, err := loadRun(t, "vars: {v: ''}\nsteps:\n  - name: a\n    "+tc.step+"\n", "v="+hostile)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := strings.Join(lines, "\n"); got != "["+hostile+"]" {
-				t.Errorf("got %q", got)
+			if got, want := strings.Join(lines, "\n"), strings.ReplaceAll(tc.want, "V", hostile); got != want {
+				t.Errorf("got  %q\nwant %q", got, want)
 			}
 			if _, err := os.Stat(pwned); err == nil {
 				t.Fatal("the hostile value was executed")
 			}
 		})
+	}
+}
+
+// The two cases a user met: a path with a space in double quotes, and a greeting.
+func TestShellQuotingInDoubleQuotes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "my dir")
+	_, lines, err := loadRun(t, "vars: {dir: '', name: world}\nsteps:\n  - name: a\n    exec: {shell: 'mkdir -p \"${{ vars.dir }}\" && cd \"${{ vars.dir }}\" && pwd && echo \"hello ${{ vars.name }}\"'}\n", "dir="+dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(lines, "|"); got != dir+"|hello world" {
+		t.Errorf("got %q", got)
 	}
 }
 
@@ -89,23 +114,91 @@ func TestExecFailures(t *testing.T) {
 	}
 }
 
-// A cancelled exec stops its whole process group within a second.
+// A cancelled exec stops its whole process group within a second: the shell, and what it
+// started, even when that ignores SIGTERM.
 func TestExecCancelsWithinASecond(t *testing.T) {
 	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "pid")
 	path := filepath.Join(dir, "pb.yaml")
-	os.WriteFile(path, []byte("apiVersion: playbook/v1\nkind: Playbook\nname: t\nsteps:\n  - name: a\n    exec: {shell: 'trap \"\" TERM; sleep 30 & wait'}\n"), 0o644)
+	os.WriteFile(path, []byte("apiVersion: playbook/v1\nkind: Playbook\nname: t\nsteps:\n  - name: a\n    exec: {shell: 'trap \"\" TERM; sleep 30 & echo $! > "+pidFile+"; wait'}\n"), 0o644)
 	pb, err := engine.Load(path, engine.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(200*time.Millisecond, cancel)
+	time.AfterFunc(300*time.Millisecond, cancel)
 	start := time.Now()
 	_, err = pb.Run(ctx, engine.RunOptions{})
-	if took := time.Since(start) - 200*time.Millisecond; took > time.Second+300*time.Millisecond {
+	if took := time.Since(start) - 300*time.Millisecond; took > time.Second+300*time.Millisecond {
 		t.Errorf("stopping took %s", took)
 	}
 	if err == nil {
 		t.Error("no error after cancellation")
 	}
+	if pid := readPid(t, pidFile); processAlive(pid) {
+		t.Errorf("process %d of the cancelled step is still running", pid)
+	}
+}
+
+// A step is done when its shell exits, even if what it started in the background holds its
+// stdout; that keeps running until the run ends, and is stopped then.
+func TestExecBackgroundProcessLivesUntilTheRunEnds(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "pid")
+	body := "steps:\n" +
+		"  - {name: start, exec: {shell: 'sleep 30 & echo $! > " + pidFile + "; echo started'}}\n" +
+		"  - {name: nohup, exec: {shell: 'nohup sleep 30 >/dev/null 2>&1 & echo $! >> " + pidFile + "'}}\n" +
+		"  - {name: still there, exec: {shell: 'for p in $(cat " + pidFile + "); do kill -0 $p; done'}}\n"
+	start := time.Now()
+	finished, lines, err := loadRun(t, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("the run took %s: a step waited for its background process", took)
+	}
+	if e := finished["start"]; e.Status != engine.StatusSucceeded || !slices.Contains(lines, "started") {
+		t.Errorf("start: %+v %v", e, lines)
+	}
+	for _, pid := range readPids(t, pidFile) {
+		if processAlive(pid) {
+			t.Errorf("process %d outlived the run", pid)
+		}
+	}
+}
+
+func readPid(t *testing.T, path string) int {
+	t.Helper()
+	pids := readPids(t, path)
+	if len(pids) == 0 {
+		t.Fatalf("no pid in %s", path)
+	}
+	return pids[0]
+}
+
+func readPids(t *testing.T, path string) []int {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, f := range strings.Fields(string(data)) {
+		pid, err := strconv.Atoi(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+// processAlive reports whether pid runs (a zombie waiting for its parent counts as gone).
+func processAlive(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	fields := strings.Fields(string(data))
+	return len(fields) > 2 && fields[2] != "Z"
 }

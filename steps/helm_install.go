@@ -9,11 +9,14 @@ import (
 	"log/slog"
 	"path/filepath"
 	"reflect"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/kindlab/playbook/engine"
 	"github.com/kindlab/playbook/internal/helmchart"
 	"github.com/kindlab/playbook/internal/kube"
+	"go.yaml.in/yaml/v3"
 	"helm.sh/helm/v4/pkg/action"
 	"helm.sh/helm/v4/pkg/chart/common"
 	chart "helm.sh/helm/v4/pkg/chart/v2"
@@ -315,7 +318,7 @@ func planHelmInstall(ctx context.Context, p *helmInstallParams) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	detail["kubeVersion"], detail["manifests"] = kubeVersion, manifest
+	detail["kubeVersion"], detail["manifests"] = kubeVersion, splitManifest(manifest)
 	return detail, nil
 }
 
@@ -352,4 +355,33 @@ func renderClientSide(ctx context.Context, p *helmInstallParams, ch *chart.Chart
 		return "", fmt.Errorf("rendering %s: %w", ch.Metadata.Name, err)
 	}
 	return rel.Manifest, nil
+}
+
+var documentSeparator = regexp.MustCompile(`(?m)^---[ \t]*$`)
+
+// splitManifest turns a release's manifest, which Helm writes one object per document in the
+// order it installs them ("# Source: chart/templates/x.yaml" heading each), into objects.
+func splitManifest(manifest string) []engine.RenderedObject {
+	var objects []engine.RenderedObject
+	for _, doc := range documentSeparator.Split(manifest, -1) {
+		doc = strings.Trim(doc, "\n")
+		if strings.TrimSpace(doc) == "" {
+			continue
+		}
+		o := engine.RenderedObject{YAML: doc + "\n"}
+		if first, rest, ok := strings.Cut(doc, "\n"); ok && strings.HasPrefix(first, "# Source: ") {
+			o.Source, o.YAML = strings.TrimPrefix(first, "# Source: "), rest+"\n"
+		}
+		var head struct {
+			Kind     string `yaml:"kind"`
+			Metadata struct {
+				Name      string `yaml:"name"`
+				Namespace string `yaml:"namespace"`
+			} `yaml:"metadata"`
+		}
+		_ = yaml.Unmarshal([]byte(o.YAML), &head)
+		o.Kind, o.Name, o.Namespace = head.Kind, head.Metadata.Name, head.Metadata.Namespace
+		objects = append(objects, o)
+	}
+	return objects
 }

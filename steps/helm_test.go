@@ -116,22 +116,22 @@ func TestHelmPlanRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	steps, err := pb.Plan(engine.WithRender(context.Background()))
+	steps, err := pb.Describe(engine.WithRender(context.Background()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	detail := steps[0].Detail.(map[string]any)
-	if !strings.Contains(detail["manifests"].(string), `greeting: "planned"`) || detail["kubeVersion"] != "v1.31.0" {
-		t.Errorf("plan detail: %v", detail)
+	if len(steps[0].Rendered) != 1 || !strings.Contains(steps[0].Rendered[0].YAML, `greeting: "planned"`) || detail["kubeVersion"] != "v1.31.0" {
+		t.Errorf("plan detail: %v, rendered %v", detail, steps[0].Rendered)
 	}
 	write("")
 	pb, _ = engine.Load(path, engine.LoadOptions{})
-	if _, err := pb.Plan(engine.WithRender(context.Background())); err == nil || !strings.Contains(err.Error(), "set kubeVersion") {
+	if _, err := pb.Describe(engine.WithRender(context.Background())); err == nil || !strings.Contains(err.Error(), "set kubeVersion") {
 		t.Errorf("render without a version: %v", err)
 	}
 	write(", kubeVersion: v1.20.0")
 	pb, _ = engine.Load(path, engine.LoadOptions{})
-	if _, err := pb.Plan(engine.WithRender(context.Background())); err == nil || !strings.Contains(err.Error(), "kubeVersion") {
+	if _, err := pb.Describe(engine.WithRender(context.Background())); err == nil || !strings.Contains(err.Error(), "kubeVersion") {
 		t.Errorf("render for a version the chart refuses: %v", err)
 	}
 }

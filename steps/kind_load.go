@@ -2,15 +2,16 @@ package steps
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
+	"strings"
 
 	"github.com/kindlab/playbook/engine"
 	"github.com/kindlab/playbook/internal/docker"
+	"golang.org/x/sync/errgroup"
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 )
 
@@ -49,40 +50,95 @@ func runKindLoad(ctx context.Context, rt *engine.Runtime, p *kindLoadParams) (ma
 			archives[i] = filepath.Join(rt.Dir(), a)
 		}
 	}
-	if len(p.Images) > 0 {
-		saved, err := saveImages(ctx, p.Images)
+	// Only what a node lacks is loaded: a rerun on the same cluster loads nothing, as kind's
+	// own `kind load docker-image` does.
+	missing, err := missingImages(ctx, rt, p.Images, nodeList)
+	if err != nil {
+		return nil, err
+	}
+	saved := map[string]string{} // image -> archive
+	var toSave []string
+	for _, images := range missing {
+		for _, image := range images {
+			if _, ok := saved[image]; !ok {
+				saved[image] = ""
+				toSave = append(toSave, image)
+			}
+		}
+	}
+	for _, image := range toSave {
+		path, err := saveImages(ctx, []string{image})
 		if err != nil {
 			return nil, err
 		}
-		defer os.Remove(saved)
-		archives = append(archives, saved)
+		defer os.Remove(path)
+		saved[image] = path
 	}
-	errs := make([]error, len(nodeList))
-	var wg sync.WaitGroup
-	names := []any{}
+	names := make([]any, len(nodeList))
+	g, gctx := errgroup.WithContext(ctx)
 	for i, n := range nodeList {
-		names = append(names, n.String())
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for _, a := range archives {
-				f, err := os.Open(a)
-				if err != nil {
-					errs[i] = err
-					return
+		names[i] = n.String()
+		g.Go(func() error {
+			load := append([]string{}, archives...)
+			for _, image := range missing[n.String()] {
+				load = append(load, saved[image])
+			}
+			out := rt.WithPrefix(n.String())
+			if len(load) == 0 {
+				out.Logf("has every image already")
+				return nil
+			}
+			for _, a := range load {
+				if err := gctx.Err(); err != nil {
+					return err
 				}
-				err = nodeutils.LoadImageArchive(n, f)
-				f.Close()
-				if err != nil {
-					errs[i] = fmt.Errorf("%s: loading %s: %w", n.String(), filepath.Base(a), err)
-					return
+				if err := loadArchive(n, a); err != nil {
+					return fmt.Errorf("%s: loading %s: %w", n.String(), filepath.Base(a), err)
 				}
 			}
-			rt.WithPrefix(n.String()).Logf("loaded %d archive(s)", len(archives))
-		}()
+			out.Logf("loaded %d image(s): %s", len(missing[n.String()]), strings.Join(missing[n.String()], ", "))
+			return nil
+		})
 	}
-	wg.Wait()
-	return map[string]any{"nodes": names}, errors.Join(errs...)
+	return map[string]any{"nodes": names}, g.Wait()
+}
+
+func loadArchive(n nodes.Node, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return nodeutils.LoadImageArchive(n, f)
+}
+
+// missingImages says, for each node, which images it lacks or holds in another version: the
+// Docker image's ID is its config digest, which containerd reports as the image's id.
+func missingImages(ctx context.Context, rt *engine.Runtime, images []string, nodeList []nodes.Node) (map[string][]string, error) {
+	missing := map[string][]string{}
+	if len(images) == 0 {
+		return missing, nil
+	}
+	cli, err := docker.Client()
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(images))
+	for i, image := range images {
+		info, err := cli.ImageInspect(ctx, image)
+		if err != nil {
+			return nil, fmt.Errorf("image %s: %w", image, err)
+		}
+		ids[i] = info.ID
+	}
+	for _, n := range nodeList {
+		for i, image := range images {
+			if id, err := nodeutils.ImageID(n, image); err != nil || id != ids[i] {
+				missing[n.String()] = append(missing[n.String()], image)
+			}
+		}
+	}
+	return missing, nil
 }
 
 // saveImages writes the images to one archive with the Docker API (docker save).

@@ -161,7 +161,7 @@ func TestKindCreatePlanShowsConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	steps, err := pb.Plan(context.Background())
+	steps, err := pb.Describe(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,9 @@
 package steps
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"sort"
 	"strings"
@@ -187,15 +185,14 @@ func execInPod(ctx context.Context, c *kube.Client, rt *engine.Runtime, pod core
 	if err != nil {
 		return nil, err
 	}
-	var stdout, stderr bytes.Buffer
-	outLines, errLines := rt.Output("stdout"), rt.Output("stderr")
-	opts := remotecommand.StreamOptions{Stdout: io.MultiWriter(&stdout, outLines), Stderr: io.MultiWriter(&stderr, errLines)}
+	stdout, stderr := rt.Capture("stdout"), rt.Capture("stderr")
+	opts := remotecommand.StreamOptions{Stdout: stdout, Stderr: stderr}
 	if p.Stdin != "" {
 		opts.Stdin = strings.NewReader(p.Stdin)
 	}
 	streamErr := executor.StreamWithContext(ctx, opts)
-	outLines.Close()
-	errLines.Close()
+	stdout.Close()
+	stderr.Close()
 	return execResult(pod, stdout.String(), stderr.String(), streamErr, p.OkExitCodes)
 }
 

@@ -42,9 +42,12 @@ func exitCode(err error) int {
 		err = reported.err
 	}
 	var stepErr *engine.StepError
+	var bad *invalid
 	switch {
 	case errors.Is(err, engine.ErrInterrupted):
 		return exitInterrupted
+	case errors.As(err, &bad):
+		return exitInvalid
 	case errors.As(err, &stepErr):
 		return exitStepFailed // steps ran, even if the one that failed found bad input
 	case engine.IsInvalidInput(err), isUsage(err):

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -13,11 +14,15 @@ import (
 var binary string
 
 // TestMain builds the real binary once: exit codes and signals are properties of the process.
+// Runs keep their state, and kind its records, under a directory of the test's own, never in
+// the real home.
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "playbook-cli")
 	if err != nil {
 		panic(err)
 	}
+	os.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
+	os.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
 	binary = filepath.Join(dir, "playbook")
 	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
 		panic(string(out))
@@ -68,6 +73,9 @@ func TestExitCodes(t *testing.T) {
 		{"validate ok prints nothing", []string{"validate", ok}, 0, ""},
 		{"validate invalid", []string{"validate", ok, invalid}, 2, `did you mean "when"?`},
 		{"missing file", []string{"validate", "/nonexistent.yaml"}, 2, "/nonexistent.yaml: file /nonexistent.yaml does not exist"},
+		{"unknown command", []string{"rnu", ok}, 2, `unknown command "rnu"`},
+		{"help lists exit codes", []string{"run", "--help"}, 0, "130  interrupted"},
+		{"help names the environment", []string{"plan", "--help"}, 0, "NO_COLOR"},
 		{"unknown flag", []string{"run", ok, "--bogus"}, 2, "unknown flag: --bogus"},
 		{"bad --only", []string{"run", ok, "--only", "nope"}, 2, "--only nope: no step has that id"},
 		{"bad --output", []string{"run", ok, "--output", "xml"}, 2, "--output must be text or json"},
@@ -110,7 +118,7 @@ func TestInterruptExits130AfterFinally(t *testing.T) {
 	marker := filepath.Join(t.TempDir(), "cleaned")
 	pb := writePlaybook(t, "steps:\n  - {name: long, exec: {argv: [sleep, '60']}}\nfinally:\n  - {name: cleanup, exec: {argv: [touch, "+marker+"]}}\n")
 	cmd := exec.Command(binary, "run", pb, "-o", "json")
-	var out strings.Builder
+	var out syncBuilder // read here while the process writes it
 	cmd.Stdout = &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -134,6 +142,12 @@ func TestInterruptExits130AfterFinally(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), `"status":"cancelled"`) {
 		t.Errorf("no cancelled status in %s", out.String())
+	}
+	if !strings.Contains(out.String(), `"error":"interrupted"`) || strings.Contains(out.String(), "context canceled") {
+		t.Errorf("the interrupted step does not say interrupted:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), `press Ctrl-C again to stop the cleanup`) {
+		t.Errorf("no notice of what a second Ctrl-C does:\n%s", out.String())
 	}
 }
 
@@ -159,7 +173,7 @@ func TestResumeFlag(t *testing.T) {
 	if _, _, code := runCLI(t, "run", pb); code != 1 {
 		t.Fatalf("first run exit %d", code)
 	}
-	states, _ := filepath.Glob(filepath.Join(dir, "playbook", "runs", "pb-*.json"))
+	states, _ := filepath.Glob(filepath.Join(dir, "playbook", "runs", "cli-*.json")) // named after the playbook
 	if len(states) != 1 {
 		t.Fatalf("state files: %v", states)
 	}
@@ -171,4 +185,22 @@ func TestResumeFlag(t *testing.T) {
 	if runs, _ := os.ReadFile(count); strings.Count(string(runs), "run") != 1 {
 		t.Errorf("a ran %d times", strings.Count(string(runs), "run"))
 	}
+}
+
+// syncBuilder is a strings.Builder that one goroutine writes while another reads.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -11,125 +11,230 @@ import (
 	"time"
 
 	"github.com/kindlab/playbook/engine"
+	"github.com/kindlab/playbook/model"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
 
+type runFlags struct {
+	load    loadFlags
+	only    []string
+	startAt string
+	output  string
+	junit   string
+	timeout time.Duration
+	resume  bool
+	state   string
+	verbose bool
+	debug   bool
+}
+
 func newRunCommand() *cobra.Command {
-	var (
-		lf      loadFlags
-		only    []string
-		startAt string
-		output  string
-		junit   string
-		timeout time.Duration
-		resume  bool
-		state   string
-	)
+	var f runFlags
 	cmd := &cobra.Command{
 		Use:   "run FILE",
 		Short: "Run a playbook",
-		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "text" && output != "json" {
-				return &usageError{fmt.Errorf("--output must be text or json, got %q", output)}
-			}
-			pb, err := lf.load(args[0])
-			if err != nil {
-				return err
-			}
-			reporters, closeAll := buildReporters(output, junit)
-			ctx, finallyCtx, stop := interruptContexts()
-			defer stop()
-			if state == "" {
-				state = engine.DefaultStatePath(args[0])
-			}
-			_, runErr := pb.Run(ctx, engine.RunOptions{Only: only, StartAt: startAt, Timeout: timeout,
-				Reporters: reporters, FinallyContext: finallyCtx, StatePath: state, Resume: resume})
-			if err := closeAll(); err != nil && runErr == nil {
-				return err
-			}
-			if runErr != nil {
-				var stepErr *engine.StepError
-				if !errors.As(runErr, &stepErr) && engine.IsInvalidInput(runErr) {
-					return runErr // a bad --only or --start-at: nothing ran, say why
-				}
-				return &alreadyReported{runErr}
-			}
-			return nil
-		},
+		Long: `Run a playbook: load and check it all (nothing runs if anything is wrong), then run its
+steps in order, then its finally steps, whatever happened before.
+
+Progress: on a terminal, a live view (the running steps, their latest output line, the
+full output of a failed step at the end); plain lines when stdout is not a terminal or CI is
+set; one JSON event per line with --output json.
+
+Ctrl-C stops the running step and runs the finally steps; a second Ctrl-C stops those too.
+What a step left running in the background (cmd &) is stopped when the run ends.`,
+		Example: `  playbook run playbooks/kpr-ebpf.yaml
+  playbook run playbooks/kpr.yaml --vars-file playbooks/vars/lab.yaml --var cleanup=true
+  playbook run playbooks/kpr.yaml --start-at cilium-config          # checks only, on an existing cluster
+  playbook run pb.yaml --resume                                     # after a failure: skip what succeeded
+  playbook run pb.yaml -o json --junit report.xml | jq 'select(.type == "step-finished")'`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runPlaybook(args[0], f) },
 	}
-	lf.register(cmd)
-	cmd.Flags().StringArrayVar(&only, "only", nil, "run only the step with this id; repeatable (finally steps still run)")
-	cmd.Flags().StringVar(&startAt, "start-at", "", "skip the steps before the one with this id")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "progress format: text (live view on a terminal, plain lines otherwise) or json (one event per line)")
-	cmd.Flags().StringVar(&junit, "junit", "", "write a JUnit XML report, one testcase per step, to this file")
-	cmd.Flags().DurationVar(&timeout, "timeout", 0, "stop the main steps after this long (finally steps still run)")
-	cmd.Flags().BoolVar(&resume, "resume", false, "skip steps that succeeded in the last run with the same resolved inputs, and go on from there")
-	cmd.Flags().StringVar(&state, "state", "", "run state file (default ~/.local/state/playbook/runs/NAME-HASH.json)")
+	f.load.register(cmd)
+	flags := cmd.Flags()
+	flags.StringArrayVar(&f.only, "only", nil, "run only the step with this id; repeatable (finally steps still run)")
+	flags.StringVar(&f.startAt, "start-at", "", "skip the steps before the one with this id")
+	flags.StringVarP(&f.output, "output", "o", "text", "progress format: text (live view on a terminal, plain lines otherwise) or json (one event per line)")
+	flags.StringVar(&f.junit, "junit", "", "write a JUnit XML report, one testcase per step, to this file")
+	flags.DurationVar(&f.timeout, "timeout", 0, "stop the main steps after this long (finally steps still run)")
+	flags.BoolVar(&f.resume, "resume", false, "skip steps that succeeded in the last run with the same inputs, and go on from there")
+	flags.StringVar(&f.state, "state", "", "run state file (default $XDG_STATE_HOME/playbook/runs/NAME-HASH.json)")
+	flags.BoolVarP(&f.verbose, "verbose", "v", false, "on a terminal, show every step's output as plain lines do")
+	flags.BoolVar(&f.debug, "debug", false, "show where a step type panicked (the stack)")
+	registerStepCompletion(cmd, "only", "start-at")
 	return cmd
 }
 
-func buildReporters(output, junit string) ([]engine.Reporter, func() error) {
-	var reporters []engine.Reporter
-	var closers []io.Closer
+func runPlaybook(path string, f runFlags) error {
+	if f.output != "text" && f.output != "json" {
+		return &usageError{fmt.Errorf("--output must be text or json, got %q", f.output)}
+	}
+	out := buildReporters(f)
+	pb, err := engine.Load(path, f.load.options())
+	if err != nil {
+		return out.couldNotStart(path, err)
+	}
+	out.warn(pb.Warnings)
+	ctx, finallyCtx, stop := interruptContexts(out.notice)
+	defer stop()
+	state := f.state
+	if state == "" {
+		state = engine.DefaultStatePath(pb)
+	}
+	_, runErr := pb.Run(ctx, engine.RunOptions{Only: f.only, StartAt: f.startAt, Timeout: f.timeout,
+		Reporters: out.reporters, FinallyContext: finallyCtx, StatePath: state, Resume: f.resume})
+	var stepErr *engine.StepError
+	if runErr != nil && !errors.As(runErr, &stepErr) && engine.IsInvalidInput(runErr) {
+		// Nothing ran: a bad --only or --start-at, a secret without a value.
+		return out.couldNotStart(path, runErr)
+	}
+	if err := out.close(); err != nil && runErr == nil {
+		return err
+	}
+	if runErr != nil {
+		return &alreadyReported{runErr}
+	}
+	return nil
+}
+
+// reporters are where a run's events go, and how a run that could not start is reported.
+type reporters struct {
+	reporters []engine.Reporter
+	closers   []io.Closer
+	noticers  []interface{ Notice(string) }
+	json      bool
+	junit     string
+}
+
+func buildReporters(f runFlags) *reporters {
+	r := &reporters{json: f.output == "json", junit: f.junit}
 	stdoutTTY := term.IsTerminal(int(os.Stdout.Fd()))
 	switch {
-	case output == "json":
-		reporters = append(reporters, engine.NewJSONReporter(os.Stdout))
+	case r.json:
+		j := engine.NewJSONReporter(os.Stdout)
+		r.add(j)
+		r.noticers = append(r.noticers, j)
 	case stdoutTTY && os.Getenv("CI") == "":
-		live := engine.NewLiveReporter(os.Stdout, engine.ColorAllowed(), func() int {
-			w, _, _ := term.GetSize(int(os.Stdout.Fd()))
-			return w
-		})
-		reporters = append(reporters, live)
-		closers = append(closers, live)
+		live := engine.NewLiveReporter(os.Stdout, engine.LiveOptions{Color: engine.ColorAllowed(), Verbose: f.verbose,
+			Size: func() (int, int) {
+				w, h, _ := term.GetSize(int(os.Stdout.Fd()))
+				return w, h
+			}})
+		r.add(live)
+		r.closers = append(r.closers, live)
+		r.noticers = append(r.noticers, live)
 	default:
-		reporters = append(reporters, engine.NewTextReporter(os.Stdout, stdoutTTY && engine.ColorAllowed()))
-	}
-	if junit != "" {
-		j := engine.NewJUnitReporter(junit)
-		reporters = append(reporters, j)
-		closers = append(closers, j)
-	}
-	return reporters, func() error {
-		var first error
-		for _, c := range closers {
-			if err := c.Close(); err != nil && first == nil {
-				first = err
-			}
+		text := engine.NewTextReporter(os.Stdout, stdoutTTY && engine.ColorAllowed())
+		if f.debug {
+			text.WithStacks()
 		}
-		return first
+		r.add(text)
+		r.noticers = append(r.noticers, text)
+	}
+	if f.junit != "" {
+		j := engine.NewJUnitReporter(f.junit)
+		r.add(j)
+		r.closers = append(r.closers, j)
+	}
+	return r
+}
+
+func (r *reporters) add(rep engine.Reporter) { r.reporters = append(r.reporters, rep) }
+
+func (r *reporters) notice(text string) {
+	for _, n := range r.noticers {
+		n.Notice(text)
 	}
 }
+
+// warn shows what validate would warn about, before the run starts.
+func (r *reporters) warn(ds model.Diagnostics) {
+	if len(ds) == 0 {
+		return
+	}
+	if r.json {
+		for _, d := range ds {
+			r.notice(d.Error())
+		}
+		return
+	}
+	for _, d := range ds {
+		fmt.Fprintln(os.Stderr, d.Error())
+	}
+}
+
+// couldNotStart reports a run that never started (a wrong playbook, a missing secret) where
+// it will be looked for: on stderr as file:line:col lines; as a run-finished event carrying
+// the diagnostics with --output json; as a JUnit file with one error testcase, so that a
+// dashboard never shows the last run's green, or an empty suite, for a run that did not
+// happen. Exit code 2.
+func (r *reporters) couldNotStart(path string, err error) error {
+	ds, ok := model.AsDiagnostics(err)
+	if !ok {
+		ds = model.Diagnostics{{Msg: err.Error()}}
+	}
+	ev := engine.Event{Time: time.Now(), Type: engine.RunFinished, Playbook: path, Status: engine.StatusFailed,
+		Error: "the playbook could not start: " + err.Error(), Diagnostics: ds}
+	for _, rep := range r.reporters {
+		if _, isJUnit := rep.(*engine.JUnitReporter); isJUnit || r.json {
+			rep.Handle(ev)
+		}
+	}
+	if !r.json {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	if cerr := r.close(); cerr != nil {
+		fmt.Fprintln(os.Stderr, "playbook: "+cerr.Error())
+	}
+	return &alreadyReported{&invalid{err}}
+}
+
+func (r *reporters) close() error {
+	var first error
+	for _, c := range r.closers {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	r.closers = nil
+	return first
+}
+
+// invalid marks an error that means nothing ran because the input was wrong: exit code 2.
+type invalid struct{ err error }
+
+func (e *invalid) Error() string { return e.err.Error() }
+func (e *invalid) Unwrap() error { return e.err }
 
 // interruptContexts returns the run's context, cancelled by the first Ctrl-C or SIGTERM, and
 // the context of finally steps, cancelled only by a second one: cleanup still runs after an
 // interruption, and a user in a hurry can still get out.
-func interruptContexts() (context.Context, context.Context, func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	finallyCtx, cancelFinally := context.WithCancel(context.Background())
+func interruptContexts(notice func(string)) (context.Context, context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	finallyCtx, cancelFinally := context.WithCancelCause(context.Background())
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() {
 		select {
 		case <-signals:
-			fmt.Fprintln(os.Stderr, "\ninterrupted: stopping the current step, then running finally steps (interrupt again to skip them)")
-			cancel()
+			notice("interrupted: stopping the current step, then running the finally steps (press Ctrl-C again to stop the cleanup)")
+			cancel(engine.ErrInterrupted)
 		case <-done:
 			return
 		}
 		select {
 		case <-signals:
-			cancelFinally()
+			notice("interrupted again: stopping the cleanup")
+			cancelFinally(engine.ErrInterrupted)
 		case <-done:
 		}
 	}()
 	return ctx, finallyCtx, func() {
 		signal.Stop(signals)
 		close(done)
-		cancel()
-		cancelFinally()
+		cancel(nil)
+		cancelFinally(nil)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -15,8 +16,11 @@ func newStepsCommand() *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
 		Use:   "steps [NAME]",
-		Short: "List the step types, or show one's parameters and outputs",
-		Args:  cobra.MaximumNArgs(1),
+		Short: "List the step types, or show one's parameters, outputs and an example",
+		Example: `  playbook steps
+  playbook steps exec
+  playbook steps kindCreate -o json`,
+		Args: cobra.MaximumNArgs(1),
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			var names []string
 			for _, p := range engine.Plugins() {
@@ -43,6 +47,7 @@ func newStepsCommand() *cobra.Command {
 				for _, d := range docs {
 					fmt.Fprintf(w, "%s\t%s\n", d.Name, d.Summary)
 				}
+				fmt.Fprintf(w, "\nplaybook steps NAME shows one: its parameters, outputs and an example.\n")
 				return nil
 			}
 			printPlugin(w, docs[0])
@@ -76,15 +81,52 @@ func unknownStepType(name string) error {
 
 func printPlugin(w *tabwriter.Writer, d engine.PluginDoc) {
 	fmt.Fprintf(w, "%s: %s\n\nparameters:\n", d.Name, d.Summary)
-	for _, p := range d.Params {
-		req := ""
-		if p.Required {
-			req = " (required)"
-		}
-		fmt.Fprintf(w, "  %s\t%s%s\t%s\n", p.Key, p.Type, req, p.Doc)
-	}
-	fmt.Fprintf(w, "\noutputs:\n")
+	printParams(w, d.Params, "  ")
+	fmt.Fprintf(w, "\noutputs (steps.<id>.outputs.NAME; a looped step's outputs are a list, one per item):\n")
 	for _, o := range d.Outputs {
 		fmt.Fprintf(w, "  %s\t%s\t%s\n", o.Name, o.Type, o.Doc)
 	}
+	if d.Example != "" {
+		fmt.Fprintf(w, "\nexample:\n  - name: an example\n%s\n", indentLines(d.Example, "    "))
+	}
+	fmt.Fprintf(w, "\nevery step also takes:\n")
+	printParams(w, engine.StepKeyDocs, "  ")
+}
+
+func printParams(w io.Writer, params []engine.ParamDoc, indent string) {
+	for _, p := range params {
+		var marks []string
+		if p.Required {
+			marks = append(marks, "required")
+		}
+		if p.OneOf != "" {
+			marks = append(marks, "one of: "+strings.Join(oneOfGroup(params, p.OneOf), ", "))
+		}
+		mark := ""
+		if len(marks) > 0 {
+			mark = " (" + strings.Join(marks, "; ") + ")"
+		}
+		fmt.Fprintf(w, "%s%s\t%s%s\t%s\n", indent, p.Key, p.Type, mark, p.Doc)
+		if len(p.Keys) > 0 {
+			printParams(w, p.Keys, indent+"  "+p.Key+".")
+		}
+	}
+}
+
+func oneOfGroup(params []engine.ParamDoc, group string) []string {
+	var keys []string
+	for _, p := range params {
+		if p.OneOf == group {
+			keys = append(keys, p.Key)
+		}
+	}
+	return keys
+}
+
+func indentLines(text, prefix string) string {
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = prefix + l
+	}
+	return strings.Join(lines, "\n")
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/kindlab/playbook/engine"
-
 	"github.com/spf13/cobra"
 )
 
@@ -14,7 +13,12 @@ func newValidateCommand() *cobra.Command {
 	var lf loadFlags
 	cmd := &cobra.Command{
 		Use:   "validate FILE...",
-		Short: "Load, check and compile playbooks; print only errors",
+		Short: "Load, check and compile playbooks; print only problems",
+		Long: `Load, check and compile playbooks as run would, running nothing: unknown keys, wrong
+types, expressions, includes, vars. Prints each problem as file:line:col: message, and warnings
+(a read of outputs a skipped step would not have); exits 2 on an error, 0 otherwise.`,
+		Example: `  playbook validate playbooks/*.yaml
+  playbook validate playbooks/kpr.yaml --vars-file playbooks/vars/lab.yaml`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return &usageError{fmt.Errorf("validate needs at least one playbook file")}
@@ -22,24 +26,30 @@ func newValidateCommand() *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			// Files that include the same broken base would repeat its errors: say each once.
+			// Files that include the same broken base would repeat its problems: say each once.
 			seen := map[string]bool{}
-			var failed error
-			for _, path := range args {
-				_, err := engine.Load(path, lf.options())
-				if err == nil {
-					continue
-				}
-				failed = err
-				for _, line := range strings.Split(err.Error(), "\n") {
+			say := func(text string) {
+				for _, line := range strings.Split(text, "\n") {
 					if !seen[line] {
 						seen[line] = true
 						fmt.Fprintln(os.Stderr, line)
 					}
 				}
 			}
+			var failed error
+			for _, path := range args {
+				pb, err := engine.Load(path, lf.options())
+				if err != nil {
+					failed = err
+					say(err.Error())
+					continue
+				}
+				for _, w := range pb.Warnings {
+					say(w.Error())
+				}
+			}
 			if failed != nil {
-				return &alreadyReported{failed}
+				return &alreadyReported{&invalid{failed}}
 			}
 			return nil
 		},

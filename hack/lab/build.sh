@@ -39,7 +39,19 @@ k8s_dir=$(cd "$scratch" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubern
 crictl_version=v$(awk '/name: "crictl"/ {getline; print $2}' "$k8s_dir/build/dependencies.yaml")
 tools=$(bash "$here/tools-build.sh" "${coredns_image##*:}" "$crictl_version")
 log "coredns, crictl and pause ready after $((SECONDS - started)) s"
-rootfs=$(bash "$here/rootfs.sh")
+# What kind's nodes and kubeadm use: systemd as init, containerd and runc from Debian, the CNI
+# plugins, the tools kubelet and kube-proxy exec (iptables, nft, conntrack, ethtool, socat,
+# mount), and jq for the capability-dropping runc wrapper. Then the network tools the seed
+# installed into every node with apt-get (playbooks' aptPackages), so that a lab node needs no
+# archive to have them.
+node_packages=(
+  systemd systemd-sysv dbus
+  containerd runc containernetworking-plugins
+  iptables nftables conntrack ebtables ethtool socat iproute2 kmod procps
+  ca-certificates jq libseccomp2
+  net-tools tcpdump lrzsz iputils-ping
+)
+rootfs=$(bash "$here/rootfs.sh" node "${node_packages[@]}")
 log "root filesystem ready after $((SECONDS - started)) s"
 bash "$here/images.sh" "$bins" "$tools" "$rootfs" "$node_image" <<<"$images"
 docker tag "$node_image" "kindlab/node:$KUBE_VERSION"

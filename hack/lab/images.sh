@@ -85,6 +85,9 @@ docker exec "$build" bash -euc '
   mkdir -p /opt/cni/bin
   ln -sf /usr/lib/cni/* /opt/cni/bin/
   systemctl enable containerd kubelet
+  # The lab is offline: a node fetches nothing from an archive. What the playbooks need in a
+  # node is in the image already; asking apt for anything else fails at once.
+  rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*
   # Timers a throw-away node has no use for, and a console login it never shows.
   systemctl mask apt-daily.timer apt-daily-upgrade.timer fstrim.timer e2scrub_all.timer e2scrub_reap.service getty@tty1.service console-getty.service
 ' >/dev/null 2>&1

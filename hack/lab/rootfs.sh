@@ -1,31 +1,26 @@
 #!/usr/bin/env bash
-# Builds the node image's Debian root filesystem with debootstrap and caches it as a tarball
-# keyed by suite and package list: the slowest part of the lab, and it changes least.
+# Builds a Debian root filesystem with debootstrap and caches it as a tarball keyed by suite
+# and package list: the slowest part of an image, and the part that changes least. The lab's
+# node image and its Cilium agent image both start from one.
 # Debian bookworm, not a newer suite: its systemd (252) still boots on cgroup v1 hosts, which
 # these machines are; systemd 256 and later refuse to.
 #
-# Usage: hack/lab/rootfs.sh   prints the tarball's path
+# Usage: hack/lab/rootfs.sh NAME PACKAGE...   prints the tarball's path
 set -euo pipefail
 
 suite=bookworm
-# What kind's nodes and kubeadm use: systemd as init, containerd and runc from Debian, the CNI
-# plugins, the tools kubelet and kube-proxy exec (iptables, nft, conntrack, ethtool, socat,
-# mount), and jq for the capability-dropping runc wrapper.
-packages=(
-  systemd systemd-sysv dbus
-  containerd runc containernetworking-plugins
-  iptables nftables conntrack ebtables ethtool socat iproute2 kmod procps
-  ca-certificates jq libseccomp2
-)
+name=${1:?usage: rootfs.sh NAME PACKAGE...}
+shift
+packages=("$@")
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/kindlab-lab
 key=$(printf '%s\n' "$suite" "${packages[@]}" | sha256sum | cut -c1-12)
-out=$cache/rootfs-$suite-$key.tar
+out=$cache/rootfs-$name-$suite-$key.tar
 if [[ -s $out ]]; then
   echo "$out"
   exit 0
 fi
 
-log() { printf 'lab rootfs: %s\n' "$*" >&2; }
+log() { printf 'lab rootfs %s: %s\n' "$name" "$*" >&2; }
 # The machine's own Debian source, so that no archive address is written here.
 mirror_from_apt() {
   local uri
@@ -51,7 +46,7 @@ debootstrap --variant=minbase --include="$include" "$suite" "$work/root" "$mirro
 }
 
 root=$work/root
-# Each node makes its own machine id at boot; an id baked in would be shared by every node.
+# Each container makes its own machine id at boot; an id baked in would be shared by all.
 : > "$root/etc/machine-id"
 rm -f "$root/var/lib/dbus/machine-id"
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/var/log/*.log

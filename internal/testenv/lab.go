@@ -8,26 +8,40 @@ import (
 	"testing"
 )
 
-// LabImage returns the offline kind lab's node image (hack/lab): PLAYBOOK_LAB_IMAGE when set,
-// otherwise the one hack/lab/build.sh builds (nothing, when Docker has it). Building takes
-// about 25 minutes cold, so on a laptop the test skips unless PLAYBOOK_LAB=1; in CI it always
-// runs, and fails when the image cannot be built.
+// LabImage returns the offline kind lab's node image (hack/lab/build.sh): PLAYBOOK_LAB_IMAGE
+// when set, otherwise what the script builds (nothing, when Docker has it).
 func LabImage(t testing.TB) string {
 	t.Helper()
-	if image := os.Getenv("PLAYBOOK_LAB_IMAGE"); image != "" {
-		return image
+	return strings.TrimSpace(labBuild(t, "PLAYBOOK_LAB_IMAGE", "build.sh", "the lab's node image"))
+}
+
+// CiliumImages returns the lab's Cilium images (hack/lab/cilium-build.sh: the agent, the
+// operator and the demo): PLAYBOOK_CILIUM_IMAGES when set (hack/test.sh builds them first),
+// otherwise what the script builds.
+func CiliumImages(t testing.TB) []string {
+	t.Helper()
+	return strings.Fields(labBuild(t, "PLAYBOOK_CILIUM_IMAGES", "cilium-build.sh", "the lab's Cilium images"))
+}
+
+// labBuild gives the names a hack/lab script prints, or env's value when it is set. A cold
+// build takes tens of minutes, so on a laptop the test skips unless PLAYBOOK_LAB=1; in CI it
+// always runs, and fails when the script fails.
+func labBuild(t testing.TB, env, script, what string) string {
+	t.Helper()
+	if names := os.Getenv(env); names != "" {
+		return names
 	}
 	if os.Getenv("PLAYBOOK_LAB") != "1" && os.Getenv("CI") == "" {
-		t.Skip("set PLAYBOOK_LAB=1 (hack/lab/test.sh) to build the lab's node image and run kind clusters from it")
+		t.Skipf("set PLAYBOOK_LAB=1 (hack/lab/test.sh) to build %s and run kind clusters from it", what)
 	}
 	Docker(t)
-	cmd := exec.Command("bash", filepath.Join(repoRoot(t), "hack", "lab", "build.sh"))
+	cmd := exec.Command("bash", filepath.Join(repoRoot(t), "hack", "lab", script))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("hack/lab/build.sh: %v", err)
+		t.Fatalf("hack/lab/%s: %v", script, err)
 	}
-	return strings.TrimSpace(string(out))
+	return string(out)
 }
 
 // Root is for tests that need root (namespaces, mounts): they skip without it on a laptop and

@@ -10,7 +10,7 @@ import (
 
 // Run runs a loaded playbook as a test needs it: the run's plain-text progress goes to the
 // test log, so a failure shows every step's output.
-func Run(t testing.TB, pb *engine.Playbook) error {
+func Run(t testing.TB, pb *engine.Plan) error {
 	t.Helper()
 	var log strings.Builder
 	_, err := pb.Run(context.Background(), engine.RunOptions{Reporters: []engine.Reporter{engine.NewTextReporter(&log, false)}})

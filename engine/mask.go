@@ -1,0 +1,243 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Masker hides secret values in everything the engine shows or stores: events (every text
+// field), plan output, the state file, JUnit, errors. It works on values, never on their JSON
+// text, so a value with & < > " is found as it is, not in one escaped form only.
+type Masker struct {
+	secrets []string // longest first, so that a secret holding another is masked whole
+	// forms are the secrets and their escaped spellings (Go's %q, JSON's), longest first:
+	// text that was formatted before it reached the masker (an error quoting a value) is
+	// masked too.
+	forms []string
+}
+
+// Mask is what a secret becomes.
+const Mask = "***"
+
+// NewMasker masks the given values; those shorter than secretMinLen are left alone (masking
+// a two-letter value would blank out those letters everywhere).
+func NewMasker(values ...string) *Masker {
+	return (&Masker{}).With(values...)
+}
+
+// With returns a masker that also masks values.
+func (m *Masker) With(values ...string) *Masker {
+	out := &Masker{}
+	if m != nil {
+		out.secrets = append(out.secrets, m.secrets...)
+	}
+	for _, v := range values {
+		if len(v) >= secretMinLen && !slices.Contains(out.secrets, v) {
+			out.secrets = append(out.secrets, v)
+		}
+	}
+	sort.SliceStable(out.secrets, func(i, j int) bool { return len(out.secrets[i]) > len(out.secrets[j]) })
+	for _, v := range out.secrets {
+		for _, form := range escapedForms(v) {
+			if !slices.Contains(out.forms, form) {
+				out.forms = append(out.forms, form)
+			}
+		}
+	}
+	sort.SliceStable(out.forms, func(i, j int) bool { return len(out.forms[i]) > len(out.forms[j]) })
+	return out
+}
+
+func escapedForms(v string) []string {
+	quoted := strconv.Quote(v)
+	var js bytes.Buffer
+	enc := json.NewEncoder(&js)
+	_ = enc.Encode(v)
+	html := strings.TrimSpace(js.String())
+	js.Reset()
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	plain := strings.TrimSpace(js.String())
+	return []string{v, quoted[1 : len(quoted)-1], html[1 : len(html)-1], plain[1 : len(plain)-1]}
+}
+
+// Active reports whether there is anything to mask.
+func (m *Masker) Active() bool { return m != nil && len(m.secrets) > 0 }
+
+// String masks s.
+func (m *Masker) String(s string) string {
+	if !m.Active() {
+		return s
+	}
+	for _, v := range m.forms {
+		if strings.Contains(s, v) {
+			s = strings.ReplaceAll(s, v, Mask)
+		}
+	}
+	return s
+}
+
+// Strings masks each string of list, in place.
+func (m *Masker) Strings(list []string) []string {
+	if !m.Active() {
+		return list
+	}
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = m.String(s)
+	}
+	return out
+}
+
+// Value returns v with every string inside it (map keys included) masked. v itself is never
+// changed: the values steps pass to each other stay real.
+func (m *Masker) Value(v any) any {
+	if !m.Active() {
+		return v
+	}
+	masked, _ := m.value(v)
+	return masked
+}
+
+// Holds reports whether a secret shows anywhere in v.
+func (m *Masker) Holds(v any) bool {
+	if !m.Active() {
+		return false
+	}
+	_, changed := m.value(v)
+	return changed
+}
+
+func (m *Masker) value(v any) (any, bool) {
+	switch x := v.(type) {
+	case string:
+		s := m.String(x)
+		return s, s != x
+	case []any:
+		out := make([]any, len(x))
+		changed := false
+		for i, item := range x {
+			var c bool
+			out[i], c = m.value(item)
+			changed = changed || c
+		}
+		return out, changed
+	case []string:
+		out := m.Strings(x)
+		for i := range x {
+			if out[i] != x[i] {
+				return out, true
+			}
+		}
+		return out, false
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		changed := false
+		for k, item := range x {
+			mk := m.String(k)
+			var c bool
+			out[mk], c = m.value(item)
+			changed = changed || c || mk != k
+		}
+		return out, changed
+	case []map[string]any:
+		list := make([]any, len(x))
+		for i := range x {
+			list[i] = x[i]
+		}
+		return m.value(list)
+	}
+	return v, false
+}
+
+// Event masks every text of an event: each string field (found by reflection, so that a
+// field added later is masked too), the output lines, the outputs and the diagnostics.
+func (m *Masker) Event(e Event) Event {
+	if !m.Active() {
+		return e
+	}
+	v := reflect.ValueOf(&e).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		switch {
+		case f.Kind() == reflect.String:
+			f.SetString(m.String(f.String()))
+		case f.Type() == stringsType:
+			f.Set(reflect.ValueOf(m.Strings(f.Interface().([]string))))
+		}
+	}
+	if e.Outputs != nil {
+		e.Outputs = m.Value(e.Outputs)
+	}
+	if len(e.Diagnostics) > 0 {
+		ds := append([]Diagnostic(nil), e.Diagnostics...)
+		for i := range ds {
+			ds[i].Msg, ds[i].File = m.String(ds[i].Msg), m.String(ds[i].File)
+		}
+		e.Diagnostics = ds
+	}
+	return e
+}
+
+var stringsType = reflect.TypeOf([]string(nil))
+
+// Error keeps an error's type (for errors.As) while showing its text masked.
+func (m *Masker) Error(err error) error {
+	if err == nil || !m.Active() {
+		return err
+	}
+	masked := m.String(err.Error())
+	if masked == err.Error() {
+		return err
+	}
+	return &maskedError{err: err, text: masked}
+}
+
+type maskedError struct {
+	err  error
+	text string
+}
+
+func (e *maskedError) Error() string { return e.text }
+func (e *maskedError) Unwrap() error { return e.err }
+
+// holdBack is how many bytes at the end of text could be the start of a secret, which a
+// stream must keep until more arrives.
+func (m *Masker) holdBack(text []byte) int {
+	if !m.Active() {
+		return 0
+	}
+	hold := 0
+	for _, s := range m.secrets {
+		for n := min(len(s)-1, len(text)); n > hold; n-- {
+			if string(text[len(text)-n:]) == s[:n] {
+				hold = n
+				break
+			}
+		}
+	}
+	return hold
+}
+
+// straddle moves a cut point back to the start of any secret that crosses it, so that no
+// secret is shown half on each side.
+func (m *Masker) straddle(text []byte, cut int) int {
+	if !m.Active() {
+		return cut
+	}
+	for moved := true; moved; {
+		moved = false
+		for _, secret := range m.secrets {
+			from := max(0, cut-len(secret)+1)
+			if i := strings.Index(string(text[from:min(len(text), cut+len(secret)-1)]), secret); i >= 0 && from+i < cut {
+				cut, moved = from+i, true
+			}
+		}
+	}
+	return cut
+}

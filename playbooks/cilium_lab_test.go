@@ -1,0 +1,241 @@
+package playbooks_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kindlab/playbook/engine"
+	"github.com/kindlab/playbook/internal/testenv"
+	"github.com/moby/moby/client"
+	"sigs.k8s.io/kind/pkg/cluster"
+)
+
+const labVars = "vars/lab.yaml"
+
+// seedCluster is each mode's cluster, as the seed named it.
+var seedCluster = map[string]string{
+	"kubeproxy": "cilium-kubeproxy",
+	"kpr":       "cilium-kubeproxy-replacement",
+	"kpr-ebpf":  "cilium-kubeproxy-replacement-ebpf",
+}
+
+// distinguishing is what the checks of one mode must find wrong on another mode's cluster:
+// cilium-config and every agent's status always; host routing where one routes in BPF
+// (kpr-ebpf) and the other does not; kube-proxy, and Cilium serving NodePorts, where one mode
+// replaces kube-proxy and the other does not; the nodes' iptables always (KUBE-SVC-* chains,
+// or Cilium's masquerade rule).
+func distinguishing(checks, cluster string) []string {
+	want := []string{"assert-config", "assert-status"}
+	if (checks == "kpr-ebpf") != (cluster == "kpr-ebpf") {
+		want = append(want, "assert-host-routing")
+	}
+	replacesKubeProxy := (checks == "kubeproxy") != (cluster == "kubeproxy")
+	if replacesKubeProxy {
+		want = append(want, "assert-kube-proxy")
+	}
+	want = append(want, "assert-iptables")
+	if replacesKubeProxy {
+		want = append(want, "assert-lb")
+	}
+	return append(want, "verdict")
+}
+
+// TestCiliumLab is the mission's main job, run for real on these machines: each mode playbook
+// builds its kind cluster from the lab's node image, installs Cilium from the lab's images and
+// the shared 1.20 chart, and passes its checks; again on the same cluster; then the other two
+// modes' checks run on that cluster and must fail, at the checks that tell the modes apart. A
+// step of each kind then fails for real, and its finally step must delete the cluster. One
+// cluster at a time.
+//
+//	PLAYBOOK_LAB=1 bash hack/lab/test.sh    (CI always runs it)
+//
+// PLAYBOOK_UPDATE_TESTDATA=1 records what each cluster said into testdata/lab, for
+// TestChecksOnRecordedClusters.
+func TestCiliumLab(t *testing.T) {
+	image := testenv.LabImage(t)
+	testenv.CiliumImages(t)
+	cli := testenv.Docker(t)
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	timings := &labTimings{}
+	defer timings.log(t)
+
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) {
+			name := seedCluster[mode]
+			// One cluster at a time: whatever happens here, this one is gone before the next.
+			t.Cleanup(func() { deleteCluster(t, name) })
+			vars := []string{"nodeImage=" + image}
+			fresh := runMode(t, mode, append(vars, "recreate=true"), engine.RunOptions{})
+			if fresh.err != nil {
+				t.Fatalf("%s from nothing: %v", mode, fresh.err)
+			}
+			timings.add(mode, "from nothing to green", fresh.took)
+			if os.Getenv("PLAYBOOK_UPDATE_TESTDATA") == "1" {
+				recordOutputs(t, mode, fresh)
+			}
+			again := runMode(t, mode, vars, engine.RunOptions{})
+			if again.err != nil {
+				t.Fatalf("%s again on its cluster: %v", mode, again.err)
+			}
+			if e, _ := again.finished("install-cilium"); e.Outputs == nil || e.Outputs.(map[string]any)["result"] != "unchanged" {
+				t.Errorf("second run: install-cilium %+v, want result unchanged", e.Outputs)
+			}
+			timings.add(mode, "again on the same cluster", again.took)
+
+			for _, checks := range modes {
+				if checks == mode {
+					continue
+				}
+				t.Run(checks+" checks", func(t *testing.T) {
+					r := runMode(t, checks, append(vars, "cluster="+name), engine.RunOptions{StartAt: "cilium-config"})
+					assertFailedAt(t, r, distinguishing(checks, mode), checks)
+					timings.add(mode, "first failing check ("+checks+" checks)", r.firstFailure)
+				})
+			}
+			failure := labFailures[mode]
+			t.Run("fails at "+failure.kind, func(t *testing.T) {
+				r := runMode(t, mode, append(vars, append(failure.vars, "cleanup=true")...), engine.RunOptions{StartAt: failure.startAt, Only: failure.only})
+				checkLabFailure(t, cli, r, name, failure)
+			})
+		})
+	}
+
+	// The fourth kind, on a cluster of its own: the agent's image is not in the nodes, so the
+	// agents never start, and waiting for them fails, naming them and why.
+	t.Run("kpr fails at waitFor", func(t *testing.T) {
+		name := "kindlab-no-agent-image"
+		t.Cleanup(func() { deleteCluster(t, name) })
+		failure := labFailure{kind: "waitFor", step: "wait-cilium", says: []string{"cilium", "ErrImageNeverPull"}}
+		r := runMode(t, "kpr", []string{"nodeImage=" + image, "cluster=" + name, "recreate=true", "cleanup=true",
+			"ciliumWaitTimeout=45s", "localImages=[kindlab/cilium-operator-generic:v1.20.0, kindlab/busybox:lab]"}, engine.RunOptions{})
+		checkLabFailure(t, cli, r, name, failure)
+	})
+}
+
+type labFailure struct {
+	kind    string
+	startAt string
+	only    []string
+	vars    []string
+	step    string   // the step that must fail
+	says    []string // what its error must say
+}
+
+// labFailures are real failures on each mode's cluster once its checks passed: the last use
+// of that cluster, whose finally step must delete it.
+var labFailures = map[string]labFailure{
+	"kubeproxy": {kind: "kubectlExec", startAt: "cilium-config", vars: []string{"ciliumCLI=cilium-no-such-cli"},
+		step: "cilium-status", says: []string{"cilium-no-such-cli", "exited with code"}},
+	"kpr": {kind: "dockerExec", startAt: "node-tools", only: []string{"node-tools"}, vars: []string{"aptPackages=[net-tools, no-such-tool]"},
+		step: "node-tools", says: []string{"cilium-kubeproxy-replacement-worker", "exited with code"}},
+	"kpr-ebpf": {kind: "helmInstall", startAt: "install-cilium", only: []string{"install-cilium"}, vars: []string{"ciliumExtraValues={operator: {replicas: many}}"},
+		step: "install-cilium", says: []string{"replicas"}},
+}
+
+func checkLabFailure(t *testing.T, cli *client.Client, r labRun, cluster string, f labFailure) {
+	t.Helper()
+	var se *engine.StepError
+	if !errors.As(r.err, &se) || se.ID != f.step {
+		t.Fatalf("err = %v, want step %s to fail", r.err, f.step)
+	}
+	for _, want := range f.says {
+		if !strings.Contains(se.Error(), want) {
+			t.Errorf("the %s failure does not say %q:\n%v", f.kind, want, se)
+		}
+	}
+	if e, _ := r.finished("delete the cluster"); e.Status != engine.StatusSucceeded {
+		t.Errorf("finally: %+v", e)
+	}
+	list, err := cli.ContainerList(context.Background(), client.ContainerListOptions{All: true,
+		Filters: client.Filters{}.Add("label", "io.x-k8s.kind.cluster="+cluster)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 0 {
+		t.Errorf("the finally step left %d containers of cluster %s", len(list.Items), cluster)
+	}
+	t.Logf("%s failure, as a user sees it: %v", f.kind, se)
+}
+
+func assertFailedAt(t *testing.T, r labRun, want []string, checks string) {
+	t.Helper()
+	var failed []string
+	for _, e := range r.events {
+		if e.Type == engine.StepFinished && e.Status == engine.StatusFailed {
+			failed = append(failed, e.ID)
+			if e.ID == "verdict" {
+				continue
+			}
+			if !strings.Contains(e.Error, checks+": ") || !strings.Contains(e.Error, "node ") {
+				t.Errorf("%s: the message does not name the mode and the node: %s", e.ID, e.Error)
+			}
+		}
+	}
+	if !slices.Equal(failed, want) {
+		t.Errorf("failed checks %v, want %v", failed, want)
+	}
+	var se *engine.StepError
+	if !errors.As(r.err, &se) || se.ID != "verdict" {
+		t.Errorf("err = %v, want the verdict to fail the run", r.err)
+	}
+}
+
+type labRun struct {
+	events       []engine.Event
+	err          error
+	took         time.Duration
+	firstFailure time.Duration
+}
+
+func (r labRun) finished(idOrName string) (engine.Event, bool) {
+	for _, e := range r.events {
+		if e.Type == engine.StepFinished && (e.ID == idOrName || e.Step == idOrName) {
+			return e, true
+		}
+	}
+	return engine.Event{}, false
+}
+
+func runMode(t *testing.T, mode string, vars []string, opts engine.RunOptions) labRun {
+	t.Helper()
+	pb, err := engine.Load(mode+".yaml", engine.LoadOptions{VarsFiles: []string{labVars}, Vars: vars})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r labRun
+	var log strings.Builder
+	start := time.Now()
+	opts.Reporters = append(opts.Reporters, engine.NewTextReporter(&log, false), engine.ReporterFunc(func(e engine.Event) {
+		r.events = append(r.events, e)
+		if e.Type == engine.StepFinished && e.Status == engine.StatusFailed && r.firstFailure == 0 {
+			r.firstFailure = time.Since(start)
+		}
+	}))
+	_, r.err = pb.Run(context.Background(), opts)
+	r.took = time.Since(start)
+	t.Logf("%s %v (%s):\n%s", mode, vars, r.took.Round(time.Second), log.String())
+	return r
+}
+
+// deleteCluster removes a cluster a failed test left behind.
+func deleteCluster(t *testing.T, name string) {
+	if err := cluster.NewProvider().Delete(name, ""); err != nil {
+		t.Errorf("deleting kind cluster %s: %v", name, err)
+	}
+}
+
+type labTimings struct{ lines []string }
+
+func (l *labTimings) add(mode, what string, d time.Duration) {
+	l.lines = append(l.lines, fmt.Sprintf("%-9s %-40s %s", mode, what, d.Round(100*time.Millisecond)))
+}
+
+func (l *labTimings) log(t *testing.T) {
+	t.Logf("lab timings:\n%s", strings.Join(l.lines, "\n"))
+}

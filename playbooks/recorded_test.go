@@ -1,0 +1,146 @@
+package playbooks_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kindlab/playbook/engine"
+)
+
+// readSteps are the steps whose outputs the checks read; recorded from live clusters.
+var readSteps = []string{"cilium-config", "cilium-status", "kernels", "kube-proxy", "iptables", "services", "demo-pods", "assert-pod-ping", "assert-nodeport"}
+
+func recordedPath(mode string) string { return filepath.Join("testdata", "lab", mode) }
+
+// recordOutputs keeps what a live cluster said: the read steps' outputs for replay, and the
+// agent status, load-balancer table and nat tables as files a person can read.
+func recordOutputs(t *testing.T, mode string, r labRun) {
+	t.Helper()
+	dir := recordedPath(mode)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	outputs := map[string]any{}
+	for _, id := range readSteps {
+		e, ok := r.finished(id)
+		if !ok || e.Outputs == nil {
+			t.Fatalf("no outputs of %s to record", id)
+		}
+		outputs[id] = trimObjects(e.Outputs)
+	}
+	write := func(name string, data []byte) {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, _ := json.MarshalIndent(outputs, "", "  ")
+	write("outputs.json", append(data, '\n'))
+	status := outputs["cilium-status"].(map[string]any)
+	for _, p := range status["pods"].([]any) {
+		pod := p.(map[string]any)
+		write("status-"+pod["node"].(string)+".json", []byte(pod["stdout"].(string)+"\n"))
+	}
+	write("services.txt", []byte(outputs["services"].(map[string]any)["stdout"].(string)+"\n"))
+	for _, c := range outputs["iptables"].(map[string]any)["containers"].([]any) {
+		node := c.(map[string]any)
+		write("iptables-nat-"+node["container"].(string)+".txt", []byte(node["stdout"].(string)+"\n"))
+	}
+}
+
+// trimObjects keeps of each Kubernetes object what the checks read (its name and namespace,
+// a pod's node and addresses, a ConfigMap's data): the rest is long, and names the images a
+// node pulled, with their registries.
+func trimObjects(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if meta, ok := x["metadata"].(map[string]any); ok {
+			return trimObject(x, meta)
+		}
+		out := map[string]any{}
+		for k, item := range x {
+			out[k] = trimObjects(item)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, item := range x {
+			out[i] = trimObjects(item)
+		}
+		return out
+	}
+	return v
+}
+
+func trimObject(obj, meta map[string]any) map[string]any {
+	out := map[string]any{"metadata": pick(meta, "name", "namespace")}
+	for _, k := range []string{"apiVersion", "kind", "data"} {
+		if v, ok := obj[k]; ok {
+			out[k] = v
+		}
+	}
+	if spec, ok := obj["spec"].(map[string]any); ok {
+		out["spec"] = pick(spec, "nodeName")
+	}
+	if status, ok := obj["status"].(map[string]any); ok {
+		out["status"] = pick(status, "podIP", "hostIP", "phase")
+	}
+	return out
+}
+
+func pick(m map[string]any, keys ...string) map[string]any {
+	out := map[string]any{}
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func recorded(t *testing.T, mode string) map[string]map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(recordedPath(mode), "outputs.json"))
+	if err != nil {
+		t.Fatalf("%v (record with PLAYBOOK_UPDATE_TESTDATA=1 in TestCiliumLab)", err)
+	}
+	var out map[string]map[string]any
+	if err := json.Unmarshal(data, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestChecksOnRecordedClusters runs every mode's checks on what each mode's live cluster said
+// (testdata/lab, recorded by TestCiliumLab), with no cluster: each mode passes on its own, and
+// the other two fail at the checks that tell the modes apart, as on the live clusters.
+func TestChecksOnRecordedClusters(t *testing.T) {
+	for _, cluster := range modes {
+		outputs := recorded(t, cluster)
+		for _, checks := range modes {
+			t.Run(checks+" checks on "+cluster, func(t *testing.T) {
+				pb, err := engine.Load(checks+".yaml", engine.LoadOptions{VarsFiles: []string{labVars},
+					Vars: []string{"cluster=" + seedCluster[cluster]}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var r labRun
+				_, r.err = pb.Run(context.Background(), engine.RunOptions{StartAt: "cilium-config", Replay: outputs,
+					Reporters: []engine.Reporter{engine.ReporterFunc(func(e engine.Event) { r.events = append(r.events, e) })}})
+				if checks == cluster {
+					if r.err != nil {
+						t.Fatalf("%s's own checks fail on what its cluster said: %v", checks, r.err)
+					}
+					return
+				}
+				assertFailedAt(t, r, distinguishing(checks, cluster), checks)
+				if t.Failed() {
+					t.Log(strings.TrimSpace(r.err.Error()))
+				}
+			})
+		}
+	}
+}
