@@ -6,10 +6,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -104,33 +102,4 @@ func fanOut(b *testing.B, n int) {
 		}
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/run")
-}
-
-// BenchmarkExecHugeLine runs the playbook binary on one exec step that prints 100 MB on a
-// single line, and reports its wall time and peak RSS (the child's, from rusage). Targets:
-// under 2 s and under 150 MB; output is bounded and the line splitter never rescans.
-func BenchmarkExecHugeLine(b *testing.B) {
-	dir := b.TempDir()
-	bin := filepath.Join(dir, "playbook")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/playbook").CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
-	}
-	pbPath := filepath.Join(dir, "huge.yaml")
-	body := "apiVersion: playbook/v1\nkind: Playbook\nname: huge\nsteps:\n  - name: one huge line\n    id: huge\n    exec: {shell: \"head -c 100000000 /dev/zero | tr '\\\\0' x\"}\n  - name: its size\n    log: {message: \"kept ${{ len(steps.huge.outputs.stdout) }} bytes\"}\n"
-	if err := os.WriteFile(pbPath, []byte(body), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	var maxRSS int64
-	for b.Loop() {
-		cmd := exec.Command(bin, "run", pbPath, "--state", filepath.Join(dir, "state.json"))
-		cmd.Env = append(os.Environ(), "CI=true")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("%v\n%s", err, out)
-		}
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			maxRSS = max(maxRSS, ru.Maxrss) // kilobytes on Linux
-		}
-	}
-	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/run")
-	b.ReportMetric(float64(maxRSS)/1024, "MB-peak-RSS")
 }

@@ -72,6 +72,10 @@ func (b *boundedBuffer) write(p []byte) {
 	b.total += int64(len(p))
 	if room := b.headMax - len(b.head); room > 0 {
 		n := min(room, len(p))
+		if len(b.head)+n > 64<<10 && cap(b.head) < b.headMax {
+			// Past the first pipe buffer it is likely to fill: grow once, not by doubling.
+			b.head = append(make([]byte, 0, b.headMax), b.head...)
+		}
 		b.head = append(b.head, p[:n]...)
 		p = p[n:]
 	}
@@ -105,11 +109,19 @@ func (b *boundedBuffer) String() string {
 		tail = b.tail[:b.pos]
 	}
 	dropped := b.total - int64(len(b.head)) - int64(len(tail))
+	var s strings.Builder
 	if dropped <= 0 {
-		return string(b.head) + string(tail)
+		s.Grow(len(b.head) + len(tail))
+		s.Write(b.head)
+		s.Write(tail)
+		return s.String()
 	}
-	return fmt.Sprintf("%s\n[... %d bytes of output dropped: the first %d and the last %d are kept ...]\n%s",
-		b.head, dropped, len(b.head), len(tail), tail)
+	note := fmt.Sprintf("\n[... %d bytes of output dropped: the first %d and the last %d are kept ...]\n", dropped, len(b.head), len(tail))
+	s.Grow(len(b.head) + len(note) + len(tail))
+	s.Write(b.head)
+	s.WriteString(note)
+	s.Write(tail)
+	return s.String()
 }
 
 // lineSplitter turns a stream into lines for the live view: masked as a whole stream (a

@@ -37,7 +37,7 @@ func (c *compiler) steps(plan *Plan) {
 			if prev, dup := ids[s.ID]; dup {
 				c.add(model.At(ms.File, ms.Value("id"), "", "duplicate step id %q (first at line %d)", s.ID, prev.Line))
 			} else {
-				c.refs.byID[s.ID] = &StepRef{Outputs: outputNames(s.plugin), Looped: s.loop != nil, HasWhen: s.When != nil, order: order}
+				c.refs.byID[s.ID] = &StepRef{Outputs: outputNames(s.plugin), Keys: s.outputKeys, Looped: s.loop != nil, HasWhen: s.When != nil, order: order}
 			}
 			ids[s.ID] = ms.Value("id")
 		}
@@ -74,7 +74,7 @@ type exprAt struct {
 
 func (c *compiler) step(plan *Plan, ms *model.Step, order int) *Step {
 	sc := &stepCompiler{compiler: c, plan: plan, ms: ms}
-	before := len(c.diags.Errors())
+	before := len(c.diags)
 	typeKey, params := sc.stepType()
 	s := &Step{File: ms.File, Line: ms.Node.Line, Col: ms.Node.Column, Finally: ms.Finally}
 	sc.scope = &Scope{Vars: c.varNames, Steps: c.refs, Before: order, Loop: ms.Value("loop") != nil,
@@ -123,7 +123,7 @@ func (c *compiler) step(plan *Plan, ms *model.Step, order int) *Step {
 	if r := ms.Value("retry"); r != nil {
 		s.Retry = sc.retry(r, s.plugin)
 	}
-	if len(c.diags.Errors()) > before {
+	if c.diags.ErrorsSince(before) {
 		return nil
 	}
 	s.params, s.paramsNode = sc.params(s, typeKey, params)
@@ -314,6 +314,7 @@ func (sc *stepCompiler) params(s *Step, typeKey, node *yaml.Node) (*param, *yaml
 		sc.diags = append(sc.diags, validationDiagnostics(sc.ms.File, node, s.Type, err)...)
 		return nil, node
 	}
+	s.outputKeys = s.plugin.outputKeys(partial)
 	return p, node
 }
 

@@ -158,7 +158,7 @@ func redactValue(kv string) string {
 // values of one Cilium version from `ciliumVersion`), never from step results. A var computed
 // from a secret is a secret too: its value is masked wherever it shows.
 func (c *compiler) resolveVars(plan *Plan, decls []varDecl) bool {
-	before := len(c.diags.Errors())
+	before := len(c.diags)
 	c.varNames = map[string]bool{}
 	byName := map[string]*varDecl{}
 	names := make([]string, len(decls))
@@ -188,7 +188,7 @@ func (c *compiler) resolveVars(plan *Plan, decls []varDecl) bool {
 			}
 		})
 	}
-	if len(c.diags.Errors()) > before {
+	if c.diags.ErrorsSince(before) {
 		return false
 	}
 	order, cycle := topoSort(names, deps)
@@ -226,7 +226,7 @@ func (c *compiler) resolveVars(plan *Plan, decls []varDecl) bool {
 	}
 	plan.masker = plan.masker.With(derivedSecrets...)
 	plan.VarOrder = names
-	return len(c.diags.Errors()) == before
+	return !c.diags.ErrorsSince(before)
 }
 
 // varValue computes a var: its override coerced to the declared type, or its declaration.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -84,15 +85,21 @@ func (r *stepRefs) visible(before int) []string {
 // StepRef is what an expression can know about another step before anything runs.
 type StepRef struct {
 	Outputs []string // declared by its plugin
-	Looped  bool     // outputs is then a list, one entry per item
-	HasWhen bool     // it may be skipped, and then has no outputs
+	// Keys are the keys its parameters decide for map outputs (exec's values), where known.
+	Keys    map[string][]string
+	Looped  bool // outputs is then a list, one entry per item
+	HasWhen bool // it may be skipped, and then has no outputs
 	order   int
 }
 
 // Expr is a compiled, checked expression.
 type Expr struct {
-	Source  string
-	program *vm.Program
+	Source string
+	// program is made when the expression first runs. Load parses and checks every
+	// expression, and keeps none of that: a program holds its syntax tree and a location per
+	// instruction, a few kilobytes each, which a 10,000-step playbook would otherwise keep
+	// for steps that `validate` never runs, and `run` reaches one at a time.
+	program func() (*vm.Program, error)
 	// Runtime reports whether the value depends on what steps produce (steps, item, index,
 	// outputs, object), which `plan` cannot know.
 	Runtime bool
@@ -187,11 +194,23 @@ func compileExpr(source string, scope *Scope, asBool bool) (*Expr, *exprError) {
 	if err := optimizer.Optimize(&tree.Node, cfg); err != nil {
 		return nil, fromExprLangError(err, scope)
 	}
-	program, err := exprcompiler.Compile(tree, cfg)
-	if err != nil {
-		return nil, fromExprLangError(err, scope)
-	}
+	program := sync.OnceValues(func() (*vm.Program, error) { return compileProgram(source, cfg) })
 	return &Expr{Source: strings.TrimSpace(source), program: program, Runtime: check.runtime, reads: check.reads}, nil
+}
+
+// compileProgram turns an expression that passed the load checks into bytecode.
+func compileProgram(source string, cfg *conf.Config) (*vm.Program, error) {
+	tree, err := parser.ParseWithConfig(source, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := new(checker.Checker).PatchAndCheck(tree, cfg); err != nil {
+		return nil, err
+	}
+	if err := optimizer.Optimize(&tree.Node, cfg); err != nil {
+		return nil, err
+	}
+	return exprcompiler.Compile(tree, cfg)
 }
 
 func fromExprLangError(err error, scope *Scope) *exprError {
@@ -240,7 +259,11 @@ func knownTopLevelNames(scope *Scope) []string {
 
 // Eval runs a compiled expression.
 func (e *Expr) Eval(env *Env) (any, error) {
-	v, err := expr.Run(e.program, env)
+	program, err := e.program()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", e.Source, err)
+	}
+	v, err := expr.Run(program, env)
 	if err != nil {
 		var fe *file.Error
 		if errors.As(err, &fe) {
@@ -342,15 +365,45 @@ func (c *scopeChecker) visitMember(n *ast.MemberNode) {
 		}
 	}
 	// steps.<id>.outputs.<name>: check the name against what the plugin declares.
+	if id, ok := outputsMember(n.Node); ok {
+		c.checkOutputName(id, n, prop.Value)
+	}
+	// steps.<id>.outputs.<name>.<key>: check the key where the step's parameters decide it.
 	if outer, ok := n.Node.(*ast.MemberNode); ok {
-		if p, ok := outer.Property.(*ast.StringNode); ok && p.Value == "outputs" {
-			if inner, ok := outer.Node.(*ast.MemberNode); ok {
-				if id, ok := stepsMember(inner); ok {
-					c.checkOutputName(id, n, prop.Value)
-				}
+		if name, ok := outer.Property.(*ast.StringNode); ok {
+			if id, ok := outputsMember(outer.Node); ok {
+				c.checkOutputKey(id, name.Value, n, prop.Value)
 			}
 		}
 	}
+}
+
+// outputsMember returns id when n is `steps.<id>.outputs`.
+func outputsMember(n ast.Node) (string, bool) {
+	outer, ok := n.(*ast.MemberNode)
+	if !ok {
+		return "", false
+	}
+	if p, ok := outer.Property.(*ast.StringNode); !ok || p.Value != "outputs" {
+		return "", false
+	}
+	inner, ok := outer.Node.(*ast.MemberNode)
+	if !ok {
+		return "", false
+	}
+	return stepsMember(inner)
+}
+
+func (c *scopeChecker) checkOutputKey(id, output string, n *ast.MemberNode, key string) {
+	ref, known := c.scope.Steps.lookup(id, c.scope.Before)
+	if !known || ref.Looped || c.guarded[n] {
+		return
+	}
+	keys, decided := ref.Keys[output]
+	if !decided || keys == nil || slices.Contains(keys, key) {
+		return
+	}
+	c.fail(n.Property, Suggest(key, keys), "step %q never sets %s key %q: it sets only %v", id, output, key, keys)
 }
 
 func (c *scopeChecker) checkOutputName(id string, n *ast.MemberNode, name string) {

@@ -46,9 +46,10 @@ type Step struct {
 	plugin     plugin
 	params     *param
 	paramsNode *yaml.Node // where the parameters were written
-	loop       *param     // nil unless the step loops
-	itemName   *Template  // the name, when it uses item or index
-	reads      reads      // what its expressions read: the resume fingerprint covers it
+	outputKeys map[string][]string
+	loop       *param    // nil unless the step loops
+	itemName   *Template // the name, when it uses item or index
+	reads      reads     // what its expressions read: the resume fingerprint covers it
 }
 
 // Loops reports whether the step runs once per item of a list.

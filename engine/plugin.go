@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -22,9 +23,14 @@ type StepType[P any] struct {
 	Name    string
 	Summary string
 	Outputs []OutputDoc
-	// Example is one short use of the step type, as a playbook writes it under the step (the
-	// type's key and its parameters); `playbook steps NAME` shows it, and a test loads it.
+	// Example is one short use of the step type: steps as a playbook's steps: list holds them
+	// (a step before it when it reads one's outputs); `playbook steps NAME` shows it, and a
+	// test loads it, so it cannot go stale.
 	Example string
+	// OutputKeys names the keys of map outputs that the parameters decide (exec's values,
+	// set by the script), so that a read of a key that is never set fails at load. An
+	// output it leaves out, or gives nil keys, is not checked.
+	OutputKeys func(p *P) map[string][]string
 	// Validate checks rules between fields; return FieldError to point at one field.
 	Validate func(p *P) error
 	// Check runs at load time after Validate, for checks that read files (dir is the
@@ -55,6 +61,7 @@ type plugin interface {
 	name() string
 	summary() string
 	outputs() []OutputDoc
+	outputKeys(p any) map[string][]string
 	example() string
 	paramsType() reflect.Type
 	validate(p any) error
@@ -68,6 +75,13 @@ func (t *StepType[P]) summary() string          { return t.Summary }
 func (t *StepType[P]) outputs() []OutputDoc     { return t.Outputs }
 func (t *StepType[P]) example() string          { return t.Example }
 func (t *StepType[P]) paramsType() reflect.Type { return reflect.TypeOf((*P)(nil)).Elem() }
+
+func (t *StepType[P]) outputKeys(p any) map[string][]string {
+	if t.OutputKeys == nil {
+		return nil
+	}
+	return t.OutputKeys(p.(*P))
+}
 
 func (t *StepType[P]) validate(p any) error {
 	if t.Validate == nil {
@@ -91,7 +105,41 @@ func (t *StepType[P]) plan(ctx context.Context, p any) (any, error) {
 }
 
 func (t *StepType[P]) run(ctx context.Context, rt *Runtime, p any) (map[string]any, error) {
-	return t.Run(ctx, rt, p.(*P))
+	out, err := t.Run(ctx, rt, p.(*P))
+	if err == nil {
+		err = t.checkOutputs(out)
+	}
+	return out, err
+}
+
+// checkOutputs holds a step type to what `playbook steps` says it returns, on every run: a
+// documented output that is not there would otherwise surface later as a confusing error in
+// the step that reads it, and an undocumented one is an output nobody can find.
+func (t *StepType[P]) checkOutputs(out map[string]any) error {
+	var missing, undocumented []string
+	documented := map[string]bool{}
+	for _, d := range t.Outputs {
+		documented[d.Name] = true
+		if _, ok := out[d.Name]; !ok {
+			missing = append(missing, d.Name)
+		}
+	}
+	for _, k := range sortedKeys(out) {
+		if !documented[k] {
+			undocumented = append(undocumented, k)
+		}
+	}
+	if len(missing) == 0 && len(undocumented) == 0 {
+		return nil
+	}
+	var parts []string
+	if len(missing) > 0 {
+		parts = append(parts, "left out documented "+strings.Join(missing, ", "))
+	}
+	if len(undocumented) > 0 {
+		parts = append(parts, "returned undocumented "+strings.Join(undocumented, ", "))
+	}
+	return fmt.Errorf("step type %s broke its outputs contract (a bug in the step type): it %s", t.Name, strings.Join(parts, " and "))
 }
 
 var (

@@ -68,6 +68,10 @@ type chunkedParams struct {
 	Bytes int    `yaml:"bytes" doc:"write this many bytes of x without a newline instead"`
 }
 
+type liarParams struct {
+	Keys []string `yaml:"keys"`
+}
+
 type panicParams struct {
 	Message string `yaml:"message"`
 }
@@ -176,6 +180,18 @@ func init() {
 			}
 			out.Close()
 			return map[string]any{"stdout": out.String()}, nil
+		},
+	})
+	engine.Register(engine.StepType[liarParams]{
+		Name:    "liar",
+		Summary: "returns the outputs it is told to, whatever it documents",
+		Outputs: []engine.OutputDoc{{Name: "count"}, {Name: "names"}},
+		Run: func(_ context.Context, _ *engine.Runtime, p *liarParams) (map[string]any, error) {
+			out := map[string]any{}
+			for _, k := range p.Keys {
+				out[k] = true
+			}
+			return out, nil
 		},
 	})
 	engine.Register(engine.StepType[panicParams]{

@@ -74,7 +74,7 @@ func TestResumeNeverRestoresMaskedValues(t *testing.T) {
 	}
 	state, _ := os.ReadFile(statePath)
 	assertNoLeak(t, "state file", string(state), hostileSecret)
-	if !strings.Contains(string(state), `"secret": true`) {
+	if !strings.Contains(string(state), `"secret":true`) {
 		t.Errorf("state does not record that login's outputs held a secret:\n%s", state)
 	}
 	t.Setenv("PB_OK", "yes")

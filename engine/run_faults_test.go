@@ -105,3 +105,24 @@ func TestLoopErrorsAreJoined(t *testing.T) {
 		t.Errorf("loop: %+v", e)
 	}
 }
+
+// A step type is held to the outputs it documents on every run, so the documentation that
+// `playbook steps` shows can never drift from what a step returns.
+func TestOutputsMustMatchTheirDocumentation(t *testing.T) {
+	cases := []struct{ keys, want string }{
+		{"[count, names]", ""},
+		{"[count]", "step type liar broke its outputs contract (a bug in the step type): it left out documented names"},
+		{"[count, names, extra]", "it returned undocumented extra"},
+		{"[extra]", "it left out documented count, names and returned undocumented extra"},
+	}
+	for _, tc := range cases {
+		pb := mustLoad(t, header+"steps:\n  - {name: lies, liar: {keys: "+tc.keys+"}}\n")
+		_, _, err := run(t, pb, engine.RunOptions{})
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.keys, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: err = %v, want %q", tc.keys, err, tc.want)
+		}
+	}
+}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"golang.org/x/sync/errgroup"
+	"github.com/kindlab/playbook/internal/fanout"
 )
 
 // ItemError is the failure of one loop item. A loop's errors are joined, each with its item,
@@ -41,39 +41,30 @@ func (r *runner) runLoop(ctx, parent context.Context, s *Step, base Event, tail 
 	}
 	items := listItems(list)
 	results := make([]itemResult, len(items))
-	// Its own cause, so that the items it stops know they were stopped, not failed.
-	gctx, failFast := context.WithCancelCause(ctx)
-	defer failFast(nil)
-	var g errgroup.Group
-	g.SetLimit(max(s.Parallel, 1))
+	envs := make([]*Env, len(items))
 	for i, item := range items {
-		itemEnv := &Env{Vars: r.plan.Vars, Steps: r.steps, Item: item, Index: i}
-		results[i].label = s.itemLabel(itemEnv, item)
-		if gctx.Err() != nil {
-			results[i].status = StatusNotRun
-			continue
-		}
+		envs[i] = &Env{Vars: r.plan.Vars, Steps: r.steps, Item: item, Index: i}
+		results[i].label, results[i].status = s.itemLabel(envs[i], item), StatusNotRun
+	}
+	_ = fanout.Each(ctx, len(items), max(s.Parallel, 1), func(itemCtx context.Context, i int) error {
 		itemBase := base
 		itemBase.Item, itemBase.ItemIndex, itemBase.Items = results[i].label, i, len(items)
-		g.Go(func() error {
-			started := itemBase
-			started.Type = ItemStarted
-			r.em.emit(started)
-			out, status, _, err := r.runItem(gctx, s, itemEnv, itemBase, tail)
-			results[i].out, results[i].status, results[i].err = out, status, err
-			finished := itemBase
-			finished.Type, finished.Status = ItemFinished, status
-			if err != nil {
-				finished.Error = err.Error()
-			}
-			r.em.emit(finished)
-			if status == StatusFailed && !s.IgnoreErrors && ctx.Err() == nil {
-				failFast(errItemFailed)
-			}
-			return nil
-		})
-	}
-	_ = g.Wait()
+		started := itemBase
+		started.Type = ItemStarted
+		r.em.emit(started)
+		out, status, _, err := r.runItem(itemCtx, s, envs[i], itemBase, tail)
+		results[i].out, results[i].status, results[i].err = out, status, err
+		finished := itemBase
+		finished.Type, finished.Status = ItemFinished, status
+		if err != nil {
+			finished.Error = err.Error()
+		}
+		r.em.emit(finished)
+		if status == StatusFailed && !s.IgnoreErrors && ctx.Err() == nil {
+			return err // fail fast: stops the items still running
+		}
+		return nil
+	})
 	return loopOutcome(ctx, parent, results)
 }
 

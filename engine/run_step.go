@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"runtime/debug"
 	"time"
+
+	"github.com/kindlab/playbook/internal/fanout"
 )
 
 // runStep runs one step, once or once per loop item, and reports its start and its end.
@@ -202,15 +204,12 @@ func (s *Step) bindParams(env *Env) (any, error) {
 	return p, nil
 }
 
-// errItemFailed cancels the items of a loop still running when one fails (fail-fast).
-var errItemFailed = errors.New("cancelled: another item of the loop failed")
-
 // stopStatus is how a step stopped by its context ends: cancelled when the user interrupted
 // or another loop item failed, failed when a timeout ran out.
 func stopStatus(ctx context.Context) (Status, error) {
 	cause := context.Cause(ctx)
 	switch {
-	case errors.Is(cause, errItemFailed):
+	case errors.Is(cause, fanout.ErrStopped): // another item of the loop failed
 		return StatusCancelled, cause
 	case interrupted(ctx):
 		return StatusCancelled, ErrInterrupted

@@ -1,12 +1,12 @@
 package engine
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -133,12 +133,12 @@ func (r *resumer) fingerprint(s *Step, steps map[string]any) string {
 		}
 	}
 	fp["steps"] = read
-	data, err := json.Marshal(fp)
-	if err != nil {
+	// Hashed as it is encoded: the outputs read may be megabytes.
+	sum := sha256.New()
+	if err := json.NewEncoder(sum).Encode(fp); err != nil {
 		return ""
 	}
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:])
+	return hex.EncodeToString(sum.Sum(nil))
 }
 
 // restore skips a step that succeeded in the resumed run with the same fingerprint, giving
@@ -208,11 +208,14 @@ func (r *resumer) flush() error {
 
 func (r *resumer) write() error {
 	r.state.Updated = time.Now()
-	data, err := json.MarshalIndent(r.state, "", "  ")
+	err := atomicfile.Write(r.path, 0o700, func(w io.Writer) error {
+		// One line of JSON, encoded straight into the file: indenting would copy every
+		// output held in the state twice more.
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		return enc.Encode(r.state)
+	})
 	if err != nil {
-		return fmt.Errorf("saving the run state: %w", err)
-	}
-	if err := atomicfile.Write(r.path, bytes.NewReader(data), 0o700); err != nil {
 		return fmt.Errorf("saving the run state: %w", err)
 	}
 	r.saved, r.dirty = time.Now(), false

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Real test servers for the project's tests, on a fresh machine or a developer's:
-#   up      start what is not answering (Docker engine, etcd + kube-apiserver) and print
+#   up      install the tools the tests drive (tmux, curl), start what is not answering
+#           (Docker engine, etcd + kube-apiserver) and print
 #           `export` lines to eval; logs go to stderr
 #   down    stop only what `up` started
 #   status  say what is running
@@ -37,6 +38,9 @@ stop_started() {
 
 case ${1:-} in
   up)
+    # Tools the tests drive: tmux (the live view in a real terminal) and curl (the
+    # playbooks' NodePort check and the docs' port-forward example).
+    apt_install tmux curl
     docker_up
     kube_up
     ;;

@@ -75,6 +75,17 @@ func (ds Diagnostics) Error() string {
 	return strings.Join(lines, "\n")
 }
 
+// ErrorsSince reports whether any diagnostic from index i on is an error: how a compile stage
+// asks whether its own part failed, without going over everything found before it.
+func (ds Diagnostics) ErrorsSince(i int) bool {
+	for _, d := range ds[i:] {
+		if d.Severity == Error {
+			return true
+		}
+	}
+	return false
+}
+
 // Errors returns the diagnostics that stop a run, or nil when there are only warnings.
 func (ds Diagnostics) Errors() Diagnostics { return ds.of(Error) }
 

@@ -13,7 +13,6 @@ import (
 	"github.com/kindlab/playbook/engine"
 	"github.com/kindlab/playbook/internal/testenv"
 	"github.com/moby/moby/client"
-	"sigs.k8s.io/kind/pkg/cluster"
 )
 
 const labVars = "vars/lab.yaml"
@@ -69,7 +68,7 @@ func TestCiliumLab(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			name := seedCluster[mode]
 			// One cluster at a time: whatever happens here, this one is gone before the next.
-			t.Cleanup(func() { deleteCluster(t, name) })
+			t.Cleanup(func() { testenv.DeleteKindCluster(t, name) })
 			vars := []string{"nodeImage=" + image}
 			fresh := runMode(t, mode, append(vars, "recreate=true"), engine.RunOptions{})
 			if fresh.err != nil {
@@ -87,6 +86,11 @@ func TestCiliumLab(t *testing.T) {
 				t.Errorf("second run: install-cilium %+v, want result unchanged", e.Outputs)
 			}
 			timings.add(mode, "again on the same cluster", again.took)
+			if mode == "kubeproxy" {
+				kubeconfig := kubeconfigOf(t, fresh)
+				t.Run("kubectlExec cancelled leaves no process", func(t *testing.T) { checkKubectlExecCancel(t, kubeconfig) })
+				t.Run("port-forward example", func(t *testing.T) { checkPortForwardExample(t, kubeconfig) })
+			}
 
 			for _, checks := range modes {
 				if checks == mode {
@@ -110,7 +114,7 @@ func TestCiliumLab(t *testing.T) {
 	// agents never start, and waiting for them fails, naming them and why.
 	t.Run("kpr fails at waitFor", func(t *testing.T) {
 		name := "kindlab-no-agent-image"
-		t.Cleanup(func() { deleteCluster(t, name) })
+		t.Cleanup(func() { testenv.DeleteKindCluster(t, name) })
 		failure := labFailure{kind: "waitFor", step: "wait-cilium", says: []string{"cilium", "ErrImageNeverPull"}}
 		r := runMode(t, "kpr", []string{"nodeImage=" + image, "cluster=" + name, "recreate=true", "cleanup=true",
 			"ciliumWaitTimeout=45s", "localImages=[kindlab/cilium-operator-generic:v1.20.0, kindlab/busybox:lab]"}, engine.RunOptions{})
@@ -221,13 +225,6 @@ func runMode(t *testing.T, mode string, vars []string, opts engine.RunOptions) l
 	r.took = time.Since(start)
 	t.Logf("%s %v (%s):\n%s", mode, vars, r.took.Round(time.Second), log.String())
 	return r
-}
-
-// deleteCluster removes a cluster a failed test left behind.
-func deleteCluster(t *testing.T, name string) {
-	if err := cluster.NewProvider().Delete(name, ""); err != nil {
-		t.Errorf("deleting kind cluster %s: %v", name, err)
-	}
 }
 
 type labTimings struct{ lines []string }

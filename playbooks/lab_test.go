@@ -6,7 +6,6 @@ import (
 
 	"github.com/kindlab/playbook/engine"
 	"github.com/kindlab/playbook/internal/testenv"
-	"sigs.k8s.io/kind/pkg/cluster"
 )
 
 // TestLab runs playbooks/lab.yaml against real kind clusters made from the node image that
@@ -21,7 +20,7 @@ func TestLab(t *testing.T) {
 	t.Run("kube-proxy", func(t *testing.T) {
 		vars := []string{"nodeImage=" + image, "cluster=kindlab-kube-proxy", "kubeProxyMode=iptables"}
 		// The first run keeps its cluster for the second; a failure must not leave it behind.
-		t.Cleanup(func() { cluster.NewProvider().Delete("kindlab-kube-proxy", "") })
+		t.Cleanup(func() { testenv.DeleteKindCluster(t, "kindlab-kube-proxy") })
 		runLab(t, append(vars, "cleanup=false"))
 
 		// The same cluster, told to expect no kube-proxy: the checks must see it and fail.

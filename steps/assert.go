@@ -18,6 +18,14 @@ func init() {
 	engine.Register(engine.StepType[assertParams]{
 		Name:    "assert",
 		Summary: "check that expressions hold; a failure shows each false one with the values in it",
+		Example: `- name: read the nodes
+  id: nodes
+  kubectlGet: {kind: Node}
+- name: three nodes
+  assert:
+    that:
+      - len(steps.nodes.outputs.items) == 3
+    message: the cluster has one control-plane and two workers`,
 		Outputs: []engine.OutputDoc{{Name: "checked", Type: "int", Doc: "how many expressions were checked"}},
 		Validate: func(p *assertParams) error {
 			if len(p.That) == 0 {

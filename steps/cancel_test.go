@@ -4,11 +4,14 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/kindlab/playbook/engine"
 	"github.com/kindlab/playbook/internal/testenv"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/client"
 )
 
 // cancelAfter runs a one-step playbook, cancels it after a moment, and fails the test when
@@ -33,9 +36,36 @@ func cancelAfter(t *testing.T, step string, vars ...string) {
 	}
 }
 
+// A cancelled dockerExec ends the command in the container too, not only the wait for it:
+// the Docker API cannot signal what it started, and closing the connection leaves it running.
 func TestDockerExecStopsWhenCancelled(t *testing.T) {
-	group, _ := startContainers(t, 2, nil)
-	cancelAfter(t, "    dockerExec: {selector: \"kindlab.test/group=${{ vars.group }}\", argv: [sleep, '30']}\n", "group="+group)
+	group, names := startContainers(t, 2, nil)
+	cancelAfter(t, "    dockerExec: {selector: \"kindlab.test/group=${{ vars.group }}\", shell: 'sleep 31 & sleep 32'}\n", "group="+group)
+	cli := testenv.Docker(t)
+	for _, name := range names {
+		ps := execOutput(t, cli, name, "ps")
+		if strings.Contains(ps, "sleep 31") || strings.Contains(ps, "sleep 32") {
+			t.Errorf("%s still runs the cancelled command:\n%s", name, ps)
+		}
+	}
+}
+
+// execOutput runs a command in a container and returns its output.
+func execOutput(t *testing.T, cli *client.Client, container string, argv ...string) string {
+	t.Helper()
+	ctx := context.Background()
+	created, err := cli.ExecCreate(ctx, container, client.ExecCreateOptions{Cmd: argv, AttachStdout: true, AttachStderr: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	att, err := cli.ExecAttach(ctx, created.ID, client.ExecAttachOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer att.Close()
+	var out strings.Builder
+	_, _ = stdcopy.StdCopy(&out, &out, att.Reader)
+	return out.String()
 }
 
 func TestWaitForStopsWhenCancelled(t *testing.T) {

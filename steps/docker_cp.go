@@ -28,6 +28,12 @@ func init() {
 	engine.Register(engine.StepType[dockerCpParams]{
 		Name:    "dockerCp",
 		Summary: "copy a file or directory from the host into containers, or out of them",
+		Example: `- name: copy the CNI config out of every node
+  dockerCp:
+    kindCluster: lab
+    direction: out
+    src: /etc/cni/net.d
+    dest: /tmp/lab-cni`,
 		Outputs: []engine.OutputDoc{{Name: "copied", Type: "list", Doc: "each copy: container, src, dest"}},
 		Validate: func(p *dockerCpParams) error {
 			if field, msg := p.Selection.Check(); msg != "" {
@@ -48,7 +54,7 @@ func init() {
 }
 
 func runDockerCp(ctx context.Context, rt *engine.Runtime, p *dockerCpParams) (map[string]any, error) {
-	cli, containers, err := p.Selection.Resolve(ctx)
+	cli, containers, err := p.Selection.Resolve(ctx, rt)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +150,24 @@ func copyOut(ctx context.Context, cli *client.Client, c docker.Container, src, d
 		return err
 	}
 	defer res.Content.Close()
-	tr := tar.NewReader(res.Content)
+	return extractTar(res.Content, dest)
+}
+
+// extractTar writes a container's archive so that its top entry lands at dest, through an
+// os.Root at dest's directory: no entry can write outside it, whether by an absolute name, by
+// "..", or through a symlink the archive (or an earlier copy) put there, such as
+// link -> /etc followed by link/passwd. A symlink itself is kept as it is, as docker cp does.
+func extractTar(r io.Reader, dest string) error {
+	parent, base := filepath.Dir(dest), filepath.Base(dest)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(parent)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	tr := tar.NewReader(r)
 	top := ""
 	for {
 		hdr, err := tr.Next()
@@ -159,29 +182,31 @@ func copyOut(ctx context.Context, cli *client.Client, c docker.Container, src, d
 			top = strings.SplitN(name, "/", 2)[0]
 		}
 		rel := strings.TrimPrefix(strings.TrimPrefix(name, top), "/")
-		if rel == ".." || strings.HasPrefix(rel, "../") || path.IsAbs(rel) {
+		target := filepath.Join(base, filepath.FromSlash(rel))
+		if path.IsAbs(hdr.Name) || (rel != "" && !filepath.IsLocal(filepath.FromSlash(rel))) || !filepath.IsLocal(target) {
 			return fmt.Errorf("unsafe path %q in the container's archive", hdr.Name)
 		}
-		target := filepath.Join(dest, filepath.FromSlash(rel))
-		if err := extractEntry(tr, hdr, target); err != nil {
-			return err
+		if err := extractEntry(root, tr, hdr, target); err != nil {
+			return fmt.Errorf("%s: %w", hdr.Name, err)
 		}
 	}
 }
 
-func extractEntry(r io.Reader, hdr *tar.Header, target string) error {
-	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-		return err
+func extractEntry(root *os.Root, r io.Reader, hdr *tar.Header, target string) error {
+	if dir := filepath.Dir(target); dir != "." {
+		if err := root.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
 	}
 	mode := fs.FileMode(hdr.Mode).Perm()
 	switch hdr.Typeflag {
 	case tar.TypeDir:
-		return os.MkdirAll(target, mode|0o700)
+		return root.MkdirAll(target, mode|0o700)
 	case tar.TypeSymlink:
-		os.Remove(target)
-		return os.Symlink(hdr.Linkname, target)
+		_ = root.Remove(target)
+		return root.Symlink(hdr.Linkname, target)
 	case tar.TypeReg:
-		f, err := os.OpenFile(target, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, mode)
+		f, err := root.OpenFile(target, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, mode)
 		if err != nil {
 			return err
 		}

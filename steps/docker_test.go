@@ -170,3 +170,24 @@ func TestDockerExecShellKeepsValuesData(t *testing.T) {
 		t.Fatal(r.err)
 	}
 }
+
+// dockerCp out through a link that an earlier copy left in dest: the container's tree holds
+// link -> a host directory, then a real directory of that name with a file in it; the second
+// copy must not write into the host directory.
+func TestDockerCpOutDoesNotFollowLinks(t *testing.T) {
+	group, names := startContainers(t, 1, nil)
+	victim := t.TempDir()
+	dest := filepath.Join(t.TempDir(), "copy")
+	step := "dockerCp: {containers: [\"${{ vars.names[0] }}\"], direction: out, src: /data, dest: " + dest + "}"
+	r := runPlaybook(t, "steps:\n"+
+		"  - name: a link in the container\n    dockerExec: {containers: [\"${{ vars.names[0] }}\"], shell: 'mkdir -p /data && ln -s "+victim+" /data/link'}\n"+
+		"  - name: copy the link out\n    "+step+"\n"+
+		"  - name: the link becomes a directory\n    dockerExec: {containers: [\"${{ vars.names[0] }}\"], shell: 'rm /data/link && mkdir /data/link && echo owned > /data/link/file'}\n"+
+		"  - name: copy out again\n    "+step+"\n", "group="+group, "names=["+names[0]+"]")
+	if _, err := os.Stat(filepath.Join(victim, "file")); err == nil {
+		t.Fatal("dockerCp wrote through a link, outside dest")
+	}
+	if r.err == nil || !strings.Contains(r.err.Error(), `step "copy out again" failed`) {
+		t.Errorf("err = %v", r.err)
+	}
+}

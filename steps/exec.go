@@ -38,15 +38,18 @@ func init() {
 	engine.Register(engine.StepType[execParams]{
 		Name:    "exec",
 		Summary: "run a local command (argv, or a shell script when you write shell:)",
+		Example: `- name: the demo answers through a port-forward
+  exec:
+    shell: |
+      kubectl port-forward svc/web 8080:80 >/dev/null &
+      sleep 1 && curl -sf http://127.0.0.1:8080/`,
 		Outputs: []engine.OutputDoc{
 			{Name: "stdout", Type: "string", Doc: "standard output, without the trailing newline"},
 			{Name: "stderr", Type: "string", Doc: "standard error, without the trailing newline"},
 			{Name: "exitCode", Type: "int", Doc: "the exit code (-1 when killed by a signal)"},
+			{Name: "values", Type: "map", Doc: valuesOutputDoc},
 		},
-		Example: `exec:
-  shell: |
-    kubectl port-forward svc/web 8080:80 >/dev/null &
-    sleep 1 && curl -sf http://127.0.0.1:8080/`,
+		OutputKeys: func(p *execParams) map[string][]string { return valuesKeys(p.Shell) },
 		Validate: func(p *execParams) error {
 			switch {
 			case len(p.Argv) == 0 && p.Shell == "":
@@ -79,7 +82,13 @@ func runExec(ctx context.Context, rt *engine.Runtime, p *execParams) (map[string
 			cmd.Dir = filepath.Join(rt.Dir(), p.Dir)
 		}
 	}
-	cmd.Env = os.Environ()
+	outputFile, err := os.CreateTemp("", "playbook-output-*")
+	if err != nil {
+		return nil, err
+	}
+	outputFile.Close()
+	defer os.Remove(outputFile.Name())
+	cmd.Env = append(os.Environ(), outputFileEnv+"="+outputFile.Name())
 	for k, v := range p.Env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -146,12 +155,19 @@ func runExec(ctx context.Context, rt *engine.Runtime, p *execParams) (map[string
 	case waitErr != nil:
 		return nil, waitErr
 	}
-	outputs := map[string]any{"stdout": stdout.String(), "stderr": stderr.String(), "exitCode": code}
+	outputs := map[string]any{"stdout": stdout.String(), "stderr": stderr.String(), "exitCode": code, "values": map[string]any{}}
 	if ctx.Err() != nil {
 		return outputs, context.Cause(ctx)
 	}
 	if code != 0 && !slices.Contains(p.OkExitCodes, code) {
 		return outputs, fmt.Errorf("%s exited with code %d%s", argv[0], code, lastLine(stderr.String()))
+	}
+	written, err := os.ReadFile(outputFile.Name())
+	if err != nil {
+		return outputs, err
+	}
+	if outputs["values"], err = parseOutputFile(string(written)); err != nil {
+		return outputs, err
 	}
 	return outputs, nil
 }

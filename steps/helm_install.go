@@ -16,6 +16,7 @@ import (
 	"github.com/kindlab/playbook/engine"
 	"github.com/kindlab/playbook/internal/helmchart"
 	"github.com/kindlab/playbook/internal/kube"
+	"github.com/kindlab/playbook/internal/xdg"
 	"go.yaml.in/yaml/v3"
 	"helm.sh/helm/v4/pkg/action"
 	"helm.sh/helm/v4/pkg/chart/common"
@@ -31,13 +32,14 @@ import (
 type helmInstallParams struct {
 	kube.Target     `yaml:",inline"`
 	helmValues      `yaml:",inline"`
-	Release         string          `yaml:"release" doc:"release name" pb:"required"`
-	Namespace       string          `yaml:"namespace" doc:"release namespace (default: default)"`
-	CreateNamespace bool            `yaml:"createNamespace" doc:"create the namespace when missing"`
-	Repo            string          `yaml:"repo" doc:"chart repository URL (with chart: its name in the repository)"`
-	Chart           string          `yaml:"chart" doc:"chart name in repo, a local directory or .tgz (relative to the playbook), or oci://host/path/name" pb:"required"`
-	Version         string          `yaml:"version" doc:"chart version or constraint (default: the newest)"`
-	PlainHTTP       bool            `yaml:"plainHTTP" doc:"reach an OCI registry without TLS"`
+	Release         string `yaml:"release" doc:"release name" pb:"required"`
+	Namespace       string `yaml:"namespace" doc:"release namespace (default: the kubeconfig context's, else default)"`
+	CreateNamespace bool   `yaml:"createNamespace" doc:"create the namespace when missing"`
+	Repo            string `yaml:"repo" doc:"chart repository URL (with chart: its name in the repository)"`
+	Chart           string `yaml:"chart" doc:"chart name in repo, a local directory or .tgz (relative to the playbook), or oci://host/path/name" pb:"required"`
+	Version         string `yaml:"version" doc:"chart version or constraint (default: the newest)"`
+	PlainHTTP       bool   `yaml:"plainHTTP" doc:"reach an OCI registry without TLS"`
+	chartAccess     `yaml:",inline"`
 	Wait            bool            `yaml:"wait" doc:"wait until the release's resources are ready"`
 	Timeout         engine.Duration `yaml:"timeout" doc:"for install, upgrade and wait (default 5m)"`
 	Atomic          bool            `yaml:"atomic" doc:"roll back (or uninstall a new release) when it fails"`
@@ -49,11 +51,24 @@ func init() {
 	engine.Register(engine.StepType[helmInstallParams]{
 		Name:    "helmInstall",
 		Summary: "install or upgrade a Helm chart with the Helm 4 SDK; unknown values are an error",
+		Example: `- name: install Cilium
+  id: cilium
+  helmInstall:
+    release: cilium
+    namespace: kube-system
+    repo: https://charts.example.com/cilium
+    chart: cilium
+    version: 1.20.0
+    values:
+      kubeProxyReplacement: true
+    wait: true`,
 		Outputs: []engine.OutputDoc{
-			{Name: "release", Type: "string"}, {Name: "namespace", Type: "string"},
-			{Name: "revision", Type: "int"}, {Name: "status", Type: "string", Doc: "deployed, failed, ..."},
+			{Name: "release", Type: "string", Doc: "the release's name"},
+			{Name: "namespace", Type: "string", Doc: "the namespace it is installed in"},
+			{Name: "revision", Type: "int", Doc: "the release's revision (unchanged: the one already deployed)"},
+			{Name: "status", Type: "string", Doc: "deployed, failed, ..."},
 			{Name: "result", Type: "string", Doc: "installed, upgraded or unchanged"},
-			{Name: "chartVersion", Type: "string"},
+			{Name: "chartVersion", Type: "string", Doc: "version of the chart installed"},
 			{Name: "values", Type: "map", Doc: "the merged user values (files, values, set)"},
 		},
 		Validate: func(p *helmInstallParams) error {
@@ -68,17 +83,30 @@ func init() {
 	})
 }
 
+// chartAccess is how to reach a chart repository or registry that asks who you are, as
+// helm's --username, --password, --ca-file, --cert-file, --key-file and
+// --insecure-skip-tls-verify.
+type chartAccess struct {
+	Username              string `yaml:"username" doc:"repository or registry user"`
+	Password              string `yaml:"password" doc:"its password: a secret (secrets: in the playbook), never written in clear"`
+	CAFile                string `yaml:"caFile" doc:"CA bundle to verify the repository's TLS certificate (relative to the playbook)"`
+	CertFile              string `yaml:"certFile" doc:"client certificate for TLS"`
+	KeyFile               string `yaml:"keyFile" doc:"client key for TLS"`
+	InsecureSkipTLSVerify bool   `yaml:"insecureSkipTLSVerify" doc:"do not verify the repository's TLS certificate"`
+}
+
 func (p *helmInstallParams) source(dir string) helmchart.Source {
-	return helmchart.Source{Repo: p.Repo, Chart: p.Chart, Version: p.Version, Dir: dir, PlainHTTP: p.PlainHTTP}
+	return helmchart.Source{Repo: p.Repo, Chart: p.Chart, Version: p.Version, Dir: dir, PlainHTTP: p.PlainHTTP,
+		Username: p.Username, Password: p.Password, CAFile: p.CAFile, CertFile: p.CertFile, KeyFile: p.KeyFile,
+		InsecureSkipTLSVerify: p.InsecureSkipTLSVerify}
 }
 
 func (p *helmInstallParams) strict() bool { return p.StrictValues == nil || *p.StrictValues }
 
-func (p *helmInstallParams) namespace() string {
-	if p.Namespace == "" {
-		return "default"
-	}
-	return p.Namespace
+// namespace is where the release lives: the one named, else the kubeconfig context's, else
+// default, as helm itself chooses.
+func (p *helmInstallParams) namespace(dir string) string {
+	return kube.NamespaceOf(p.Target, dir, p.Namespace)
 }
 
 // checkHelmValuesOffline checks values against the chart at load time when the chart is at
@@ -130,7 +158,8 @@ func runHelmInstall(ctx context.Context, rt *engine.Runtime, p *helmInstallParam
 		}
 		rt.Logf("warning: %v", err)
 	}
-	cfg, err := helmConfig(p, rt.Dir())
+	ns := p.namespace(rt.Dir())
+	cfg, err := newHelmConfig(p.Target, ns, rt.Dir())
 	if err != nil {
 		return nil, err
 	}
@@ -146,22 +175,22 @@ func runHelmInstall(ctx context.Context, rt *engine.Runtime, p *helmInstallParam
 	result := "installed"
 	if current == nil || current.Info.Status == rcommon.StatusUninstalled {
 		install := action.NewInstall(cfg)
-		install.ReleaseName, install.Namespace, install.CreateNamespace = p.Release, p.namespace(), p.CreateNamespace
+		install.ReleaseName, install.Namespace, install.CreateNamespace = p.Release, ns, p.CreateNamespace
 		install.Timeout, install.WaitStrategy, install.RollbackOnFailure = timeout, waitStrategy(p.Wait), p.Atomic
 		install.Replace = current != nil
-		rt.Logf("installing %s (chart %s %s) into %s", p.Release, ch.Metadata.Name, ch.Metadata.Version, p.namespace())
+		rt.Logf("installing %s (chart %s %s) into %s", p.Release, ch.Metadata.Name, ch.Metadata.Version, ns)
 		r, err := install.RunWithContext(ctx, ch, vals)
 		if rel, err = asRelease(r, err); err != nil {
 			return nil, fmt.Errorf("install %s: %w", p.Release, err)
 		}
 	} else {
-		if unchanged, err := upgradeIsNoOp(ctx, cfg, p, ch, vals, current); err != nil {
+		if unchanged, err := upgradeIsNoOp(ctx, cfg, p, ns, ch, vals, current); err != nil {
 			return nil, err
 		} else if unchanged {
 			rt.Logf("%s is up to date (revision %d): nothing to do", p.Release, current.Version)
 			return releaseOutputs(current, "unchanged", vals), nil
 		}
-		upgrade := newUpgrade(cfg, p, timeout)
+		upgrade := newUpgrade(cfg, p, ns, timeout)
 		rt.Logf("upgrading %s (chart %s %s)", p.Release, ch.Metadata.Name, ch.Metadata.Version)
 		r, err := upgrade.RunWithContext(ctx, p.Release, ch, vals)
 		if rel, err = asRelease(r, err); err != nil {
@@ -182,9 +211,9 @@ func loadChart(ctx context.Context, rt *engine.Runtime, p *helmInstallParams) (*
 	return ch, path, err
 }
 
-func newUpgrade(cfg *action.Configuration, p *helmInstallParams, timeout time.Duration) *action.Upgrade {
+func newUpgrade(cfg *action.Configuration, p *helmInstallParams, ns string, timeout time.Duration) *action.Upgrade {
 	upgrade := action.NewUpgrade(cfg)
-	upgrade.Namespace, upgrade.Timeout, upgrade.WaitStrategy = p.namespace(), timeout, waitStrategy(p.Wait)
+	upgrade.Namespace, upgrade.Timeout, upgrade.WaitStrategy = ns, timeout, waitStrategy(p.Wait)
 	upgrade.RollbackOnFailure, upgrade.CleanupOnFail = p.Atomic, p.Atomic
 	return upgrade
 }
@@ -192,11 +221,11 @@ func newUpgrade(cfg *action.Configuration, p *helmInstallParams, timeout time.Du
 // upgradeIsNoOp renders the upgrade without applying it and compares it with the deployed
 // release: same chart, same values, same manifest means there is nothing to do (and no new
 // revision to make).
-func upgradeIsNoOp(ctx context.Context, cfg *action.Configuration, p *helmInstallParams, ch *chart.Chart, vals map[string]any, current *release.Release) (bool, error) {
+func upgradeIsNoOp(ctx context.Context, cfg *action.Configuration, p *helmInstallParams, ns string, ch *chart.Chart, vals map[string]any, current *release.Release) (bool, error) {
 	if current.Info.Status != rcommon.StatusDeployed || current.Chart == nil || current.Chart.Metadata.Version != ch.Metadata.Version {
 		return false, nil
 	}
-	dry := newUpgrade(cfg, p, time.Minute)
+	dry := newUpgrade(cfg, p, ns, time.Minute)
 	dry.DryRunStrategy = action.DryRunClient
 	r, err := dry.RunWithContext(ctx, p.Release, ch, vals)
 	planned, err := asRelease(r, err)
@@ -224,17 +253,15 @@ func waitStrategy(wait bool) helmkube.WaitStrategy {
 	return helmkube.HookOnlyStrategy
 }
 
-func helmConfig(p *helmInstallParams, dir string) (*action.Configuration, error) {
-	return newHelmConfig(p.Target, p.namespace(), dir)
-}
-
 func newHelmConfig(t kube.Target, namespace, dir string) (*action.Configuration, error) {
 	flags := genericclioptions.NewConfigFlags(false)
 	kubeconfig := t.Kubeconfig
 	if kubeconfig != "" && !filepath.IsAbs(kubeconfig) {
 		kubeconfig = filepath.Join(dir, kubeconfig)
 	}
-	flags.KubeConfig, flags.Context, flags.Namespace = &kubeconfig, &t.Context, &namespace
+	// client-go's discovery cache goes with playbook's other caches, not into ~/.kube.
+	cacheDir := filepath.Join(xdg.CacheHome(), "playbook", "kube")
+	flags.KubeConfig, flags.Context, flags.Namespace, flags.CacheDir = &kubeconfig, &t.Context, &namespace, &cacheDir
 	cfg := action.NewConfiguration()
 	cfg.SetLogger(slog.New(slog.NewTextHandler(io.Discard, nil)).Handler())
 	if err := cfg.Init(flags, namespace, "secret"); err != nil {
@@ -314,7 +341,7 @@ func planHelmInstall(ctx context.Context, p *helmInstallParams) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	manifest, err := renderClientSide(ctx, p, ch, vals, kubeVersion)
+	manifest, err := renderClientSide(ctx, p, ch, vals, kubeVersion, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -330,24 +357,23 @@ func targetKubeVersion(p *helmInstallParams, dir string) (string, error) {
 		return p.KubeVersion, nil
 	}
 	if p.Kubeconfig != "" {
-		if c, err := kube.Connect(p.Target, dir); err == nil {
-			c.Config.Timeout = 3 * time.Second
-			if v, err := c.Clientset.Discovery().ServerVersion(); err == nil {
-				return v.GitVersion, nil
-			}
+		// A cluster that is not there must not hold plan up: its own client, with a short
+		// timeout, which the shared ones never get.
+		if v, err := kube.ServerVersion(p.Target, dir, 3*time.Second); err == nil {
+			return v, nil
 		}
 	}
 	return "", engine.Errorf("kubeVersion", "plan --render needs the cluster's Kubernetes version: set kubeVersion (the cluster cannot be asked)")
 }
 
-func renderClientSide(ctx context.Context, p *helmInstallParams, ch *chart.Chart, vals map[string]any, kubeVersion string) (string, error) {
+func renderClientSide(ctx context.Context, p *helmInstallParams, ch *chart.Chart, vals map[string]any, kubeVersion, dir string) (string, error) {
 	kv, err := common.ParseKubeVersion(kubeVersion)
 	if err != nil {
 		return "", engine.Errorf("kubeVersion", "%v", err)
 	}
 	install := action.NewInstall(action.NewConfiguration())
 	install.DryRunStrategy = action.DryRunClient
-	install.ReleaseName, install.Namespace, install.KubeVersion = p.Release, p.namespace(), kv
+	install.ReleaseName, install.Namespace, install.KubeVersion = p.Release, p.namespace(dir), kv
 	install.Replace = true
 	r, err := install.RunWithContext(ctx, ch, vals)
 	rel, err := asRelease(r, err)

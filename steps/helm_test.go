@@ -2,10 +2,12 @@ package steps_test
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kindlab/playbook/engine"
 	"github.com/kindlab/playbook/internal/testenv"
@@ -133,5 +135,41 @@ func TestHelmPlanRender(t *testing.T) {
 	pb, _ = engine.Load(path, engine.LoadOptions{})
 	if _, err := pb.Describe(engine.WithRender(context.Background())); err == nil || !strings.Contains(err.Error(), "kubeVersion") {
 		t.Errorf("render for a version the chart refuses: %v", err)
+	}
+}
+
+// plan --render asks the cluster its version with a short timeout of its own: a server that
+// accepts connections and never answers does not hold plan up.
+func TestHelmPlanDoesNotHangOnASilentCluster(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer conn.Close() // hold it open, say nothing
+		}
+	}()
+	dir := t.TempDir()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	os.WriteFile(kubeconfig, []byte("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://"+ln.Addr().String()+"', insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n"), 0o600)
+	path := filepath.Join(dir, "pb.yaml")
+	os.WriteFile(path, []byte("apiVersion: playbook/v1\nkind: Playbook\nname: v\nsteps:\n  - name: install\n    helmInstall: {release: demo, chart: "+demoChart(t)+", kubeconfig: "+kubeconfig+"}\n"), 0o644)
+	pb, err := engine.Load(path, engine.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = pb.Describe(engine.WithRender(context.Background()))
+	if took := time.Since(start); took > 8*time.Second {
+		t.Errorf("plan waited %s for a cluster that never answers", took)
+	}
+	if err == nil || !strings.Contains(err.Error(), "set kubeVersion") {
+		t.Errorf("err = %v", err)
 	}
 }

@@ -14,7 +14,7 @@ import (
 type helmUninstallParams struct {
 	kube.Target `yaml:",inline"`
 	Release     string          `yaml:"release" doc:"release name" pb:"required"`
-	Namespace   string          `yaml:"namespace" doc:"release namespace (default: default)"`
+	Namespace   string          `yaml:"namespace" doc:"release namespace (default: the kubeconfig context's, else default)"`
 	Wait        bool            `yaml:"wait" doc:"wait until the release's resources are gone"`
 	Timeout     engine.Duration `yaml:"timeout" doc:"default 5m"`
 }
@@ -23,13 +23,11 @@ func init() {
 	engine.Register(engine.StepType[helmUninstallParams]{
 		Name:    "helmUninstall",
 		Summary: "uninstall a Helm release (one that is not there is not an error)",
+		Example: `- name: remove Cilium
+  helmUninstall: {release: cilium, namespace: kube-system}`,
 		Outputs: []engine.OutputDoc{{Name: "uninstalled", Type: "bool", Doc: "whether a release was there to remove"}},
 		Run: func(ctx context.Context, rt *engine.Runtime, p *helmUninstallParams) (map[string]any, error) {
-			ns := p.Namespace
-			if ns == "" {
-				ns = "default"
-			}
-			cfg, err := newHelmConfig(p.Target, ns, rt.Dir())
+			cfg, err := newHelmConfig(p.Target, kube.NamespaceOf(p.Target, rt.Dir(), p.Namespace), rt.Dir())
 			if err != nil {
 				return nil, err
 			}

@@ -4,23 +4,20 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 
 	"github.com/kindlab/playbook/engine"
+	"github.com/kindlab/playbook/internal/xdg"
 	"sigs.k8s.io/kind/pkg/cluster"
 	"sigs.k8s.io/kind/pkg/log"
 )
 
 // kindStateDir holds what kind steps remember between runs: the config each cluster was
 // created from (to decide whether an existing cluster can be reused) and its kubeconfig.
-func kindStateDir() string {
-	base := os.Getenv("XDG_STATE_HOME")
-	if base == "" {
-		home, _ := os.UserHomeDir()
-		base = filepath.Join(home, ".local", "state")
-	}
-	return filepath.Join(base, "playbook", "kind")
-}
+func kindStateDir() string { return filepath.Join(xdg.StateHome(), "playbook", "kind") }
 
 func kindConfigRecord(name string) string { return filepath.Join(kindStateDir(), name+".config.yaml") }
 
@@ -54,3 +51,49 @@ func (i kindInfo) Info(m string) {
 }
 func (i kindInfo) Infof(f string, a ...any) { i.Info(fmt.Sprintf(f, a...)) }
 func (i kindInfo) Enabled() bool            { return i.enabled }
+
+// kindOps runs kind's operations one at a time: kind's Go API takes no context, so a cancelled
+// create is stopped by stopping the docker commands it runs, which must then be its alone; and
+// a delete waits for a create of the same process to have stopped.
+var kindOps sync.Mutex
+
+// stopKindCommands sends SIGTERM to the `docker exec` commands kind runs for this process
+// (kubeadm init and join, writing the node's files): its direct children in its own process
+// group (exec steps run theirs in groups of their own). kind's create then fails at once, and
+// deletes its nodes itself. `docker run` and `docker rm` are left to finish: a container the
+// daemon is still making when its command dies would appear after any delete. Without /proc
+// (not Linux) there is nothing to do but wait.
+func stopKindCommands() {
+	self, group := os.Getpid(), syscall.Getpgrp()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		dir := filepath.Join("/proc", e.Name())
+		stat, err := os.ReadFile(filepath.Join(dir, "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...: comm may hold spaces, so read after the last ')'.
+		closing := strings.LastIndexByte(string(stat), ')')
+		fields := strings.Fields(string(stat[closing+1:]))
+		if closing < 0 || len(fields) < 3 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(fields[1])
+		pgrp, _ := strconv.Atoi(fields[2])
+		if ppid != self || pgrp != group {
+			continue
+		}
+		cmdline, _ := os.ReadFile(filepath.Join(dir, "cmdline"))
+		args := strings.Split(string(cmdline), "\x00")
+		if len(args) > 1 && filepath.Base(args[0]) == "docker" && args[1] == "exec" {
+			_ = syscall.Kill(pid, syscall.SIGTERM)
+		}
+	}
+}

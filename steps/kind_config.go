@@ -23,26 +23,26 @@ type kindNodeSpec struct {
 }
 
 type kindMount struct {
-	HostPath      string `yaml:"hostPath" pb:"required"`
-	ContainerPath string `yaml:"containerPath" pb:"required"`
-	ReadOnly      bool   `yaml:"readOnly"`
+	HostPath      string `yaml:"hostPath" doc:"path on the host (an absolute path is safest: kind reads a relative one from the working directory)" pb:"required"`
+	ContainerPath string `yaml:"containerPath" doc:"where it appears in the node" pb:"required"`
+	ReadOnly      bool   `yaml:"readOnly" doc:"mount it read-only"`
 }
 
 type kindPortMapping struct {
-	ContainerPort int    `yaml:"containerPort" pb:"required"`
-	HostPort      int    `yaml:"hostPort"`
-	ListenAddress string `yaml:"listenAddress"`
+	ContainerPort int    `yaml:"containerPort" doc:"port in the node" pb:"required"`
+	HostPort      int    `yaml:"hostPort" doc:"port on the host (default: a random free one)"`
+	ListenAddress string `yaml:"listenAddress" doc:"host address to listen on (default 0.0.0.0)"`
 	Protocol      string `yaml:"protocol" doc:"TCP, UDP or SCTP"`
 }
 
 type kindNetworking struct {
 	DisableDefaultCNI bool   `yaml:"disableDefaultCNI" doc:"no kindnet: install a CNI (Cilium) yourself"`
 	KubeProxyMode     string `yaml:"kubeProxyMode" doc:"iptables (default), ipvs, nftables or none"`
-	PodSubnet         string `yaml:"podSubnet"`
-	ServiceSubnet     string `yaml:"serviceSubnet"`
+	PodSubnet         string `yaml:"podSubnet" doc:"CIDR of pod IPs (default 10.244.0.0/16)"`
+	ServiceSubnet     string `yaml:"serviceSubnet" doc:"CIDR of Service IPs (default 10.96.0.0/16)"`
 	IPFamily          string `yaml:"ipFamily" doc:"ipv4, ipv6 or dual"`
-	APIServerAddress  string `yaml:"apiServerAddress"`
-	APIServerPort     int    `yaml:"apiServerPort"`
+	APIServerAddress  string `yaml:"apiServerAddress" doc:"host address the API server listens on (default 127.0.0.1)"`
+	APIServerPort     int    `yaml:"apiServerPort" doc:"host port of the API server (default: a random free one)"`
 }
 
 // kindClusterSpec is everything that shapes the cluster; kindCreate adds what to do about it.
@@ -50,7 +50,7 @@ type kindClusterSpec struct {
 	Name                    string            `yaml:"name" doc:"cluster name" pb:"required"`
 	Image                   string            `yaml:"image" doc:"node image, e.g. kindest/node:v1.23.4"`
 	Nodes                   []kindNodeSpec    `yaml:"nodes" doc:"nodes by role and count; default one control-plane"`
-	Networking              kindNetworking    `yaml:"networking"`
+	Networking              kindNetworking    `yaml:"networking" doc:"the cluster network: CNI, kube-proxy mode, subnets, API server address"`
 	RegistryMirrors         map[string]string `yaml:"registryMirrors" doc:"registry host -> mirror endpoint; becomes a containerd config patch"`
 	ContainerdConfigPatches []string          `yaml:"containerdConfigPatches" doc:"containerd config patches (TOML)"`
 	ExtraPortMappings       []kindPortMapping `yaml:"extraPortMappings" doc:"host ports forwarded to the first control-plane node"`

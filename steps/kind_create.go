@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/kindlab/playbook/engine"
 	"github.com/kindlab/playbook/internal/docker"
@@ -29,6 +30,12 @@ func init() {
 	engine.Register(engine.StepType[kindCreateParams]{
 		Name:    "kindCreate",
 		Summary: "create a kind cluster with kind's Go API (no waiting for Ready: that is waitFor's job)",
+		Example: `- name: create the cluster
+  id: cluster
+  kindCreate:
+    name: lab
+    nodes: [{role: control-plane}, {role: worker, count: 2}]
+    networking: {disableDefaultCNI: true, kubeProxyMode: none}`,
 		Outputs: []engine.OutputDoc{
 			{Name: "kubeconfig", Type: "string", Doc: "path of the cluster's kubeconfig"},
 			{Name: "nodes", Type: "list", Doc: "each node: name, role, internalIP, containerID"},
@@ -70,6 +77,8 @@ func runKindCreate(ctx context.Context, rt *engine.Runtime, p *kindCreateParams)
 	if err := os.MkdirAll(kindStateDir(), 0o755); err != nil {
 		return nil, err
 	}
+	kindOps.Lock()
+	defer kindOps.Unlock()
 	provider := kindProvider(rt)
 	existing, err := provider.List()
 	if err != nil {
@@ -100,16 +109,17 @@ func runKindCreate(ctx context.Context, rt *engine.Runtime, p *kindCreateParams)
 			return nil, err
 		}
 	}
-	outputs, err := kindOutputs(ctx, provider, p.Name)
+	outputs, err := kindOutputs(ctx, rt, provider, p.Name)
 	if outputs != nil {
 		outputs["kubeconfig"], outputs["reused"] = kubeconfig, reused
 	}
 	return outputs, err
 }
 
-// createCluster runs kind's create, which takes no context: when the step is cancelled it
-// returns at once, and the containers kind is still making are a finally step's (kindDelete)
-// to remove.
+// createCluster runs kind's create, which takes no context and runs the docker CLI. When the
+// step is cancelled, the docker commands kind is running are stopped, and the step returns
+// only once kind's create has: a finally kindDelete then finds every container it made, and
+// no create goes on making more behind its back.
 func createCluster(ctx context.Context, provider *cluster.Provider, name string, cfg *v1alpha4.Cluster, kubeconfig string) error {
 	done := make(chan error, 1)
 	go func() {
@@ -124,8 +134,17 @@ func createCluster(ctx context.Context, provider *cluster.Provider, name string,
 		}
 		return nil
 	case <-ctx.Done():
-		return context.Cause(ctx)
 	}
+	// Each `docker exec` kind starts from now on is stopped too, until its create gives up.
+	for stopped := false; !stopped; {
+		stopKindCommands()
+		select {
+		case <-done:
+			stopped = true
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return context.Cause(ctx)
 }
 
 // checkReusable allows reusing a cluster only when this tool created it from the same config.
@@ -166,12 +185,12 @@ func lineDiff(a, b string) string {
 	return strings.Join(out, "\n")
 }
 
-func kindOutputs(ctx context.Context, provider *cluster.Provider, name string) (map[string]any, error) {
+func kindOutputs(ctx context.Context, rt *engine.Runtime, provider *cluster.Provider, name string) (map[string]any, error) {
 	list, err := provider.ListNodes(name)
 	if err != nil {
 		return nil, err
 	}
-	cli, err := docker.Client()
+	cli, err := docker.Client(rt)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,8 @@ func init() {
 	engine.Register(engine.StepType[kindDeleteParams]{
 		Name:    "kindDelete",
 		Summary: "delete a kind cluster (a cluster that does not exist is not an error)",
+		Example: `- name: delete the cluster
+  kindDelete: {name: lab}`,
 		Outputs: []engine.OutputDoc{{Name: "deleted", Type: "bool", Doc: "whether a cluster was there to delete"}},
 		Run: func(ctx context.Context, rt *engine.Runtime, p *kindDeleteParams) (map[string]any, error) {
 			kubeconfig := p.Kubeconfig
@@ -26,6 +28,9 @@ func init() {
 			} else if !filepath.IsAbs(kubeconfig) {
 				kubeconfig = filepath.Join(rt.Dir(), kubeconfig)
 			}
+			// After a create of this process has stopped (kindOps), never beside it.
+			kindOps.Lock()
+			defer kindOps.Unlock()
 			provider := kindProvider(rt)
 			existing, err := provider.List()
 			if err != nil {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/kindlab/playbook/engine"
 	"github.com/kindlab/playbook/internal/docker"
-	"golang.org/x/sync/errgroup"
+	"github.com/kindlab/playbook/internal/fanout"
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 )
@@ -25,6 +25,10 @@ func init() {
 	engine.Register(engine.StepType[kindLoadParams]{
 		Name:    "kindLoad",
 		Summary: "load local images or image archives into every node of a kind cluster (offline labs)",
+		Example: `- name: load the images built here
+  kindLoad:
+    name: lab
+    images: [kindlab/cilium:v1.20.0]`,
 		Outputs: []engine.OutputDoc{{Name: "nodes", Type: "list", Doc: "the nodes loaded"}},
 		Validate: func(p *kindLoadParams) error {
 			if len(p.Images)+len(p.Archives) == 0 {
@@ -67,7 +71,7 @@ func runKindLoad(ctx context.Context, rt *engine.Runtime, p *kindLoadParams) (ma
 		}
 	}
 	for _, image := range toSave {
-		path, err := saveImages(ctx, []string{image})
+		path, err := saveImages(ctx, rt, []string{image})
 		if err != nil {
 			return nil, err
 		}
@@ -75,32 +79,32 @@ func runKindLoad(ctx context.Context, rt *engine.Runtime, p *kindLoadParams) (ma
 		saved[image] = path
 	}
 	names := make([]any, len(nodeList))
-	g, gctx := errgroup.WithContext(ctx)
 	for i, n := range nodeList {
 		names[i] = n.String()
-		g.Go(func() error {
-			load := append([]string{}, archives...)
-			for _, image := range missing[n.String()] {
-				load = append(load, saved[image])
-			}
-			out := rt.WithPrefix(n.String())
-			if len(load) == 0 {
-				out.Logf("has every image already")
-				return nil
-			}
-			for _, a := range load {
-				if err := gctx.Err(); err != nil {
-					return err
-				}
-				if err := loadArchive(n, a); err != nil {
-					return fmt.Errorf("%s: loading %s: %w", n.String(), filepath.Base(a), err)
-				}
-			}
-			out.Logf("loaded %d image(s): %s", len(missing[n.String()]), strings.Join(missing[n.String()], ", "))
-			return nil
-		})
 	}
-	return map[string]any{"nodes": names}, g.Wait()
+	err = fanout.Each(ctx, len(nodeList), 0, func(ctx context.Context, i int) error {
+		n := nodeList[i]
+		load := append([]string{}, archives...)
+		for _, image := range missing[n.String()] {
+			load = append(load, saved[image])
+		}
+		out := rt.WithPrefix(n.String())
+		if len(load) == 0 {
+			out.Logf("has every image already")
+			return nil
+		}
+		for _, a := range load {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := loadArchive(n, a); err != nil {
+				return fmt.Errorf("%s: loading %s: %w", n.String(), filepath.Base(a), err)
+			}
+		}
+		out.Logf("loaded %d image(s): %s", len(missing[n.String()]), strings.Join(missing[n.String()], ", "))
+		return nil
+	})
+	return map[string]any{"nodes": names}, err
 }
 
 func loadArchive(n nodes.Node, path string) error {
@@ -119,7 +123,7 @@ func missingImages(ctx context.Context, rt *engine.Runtime, images []string, nod
 	if len(images) == 0 {
 		return missing, nil
 	}
-	cli, err := docker.Client()
+	cli, err := docker.Client(rt)
 	if err != nil {
 		return nil, err
 	}
@@ -142,8 +146,8 @@ func missingImages(ctx context.Context, rt *engine.Runtime, images []string, nod
 }
 
 // saveImages writes the images to one archive with the Docker API (docker save).
-func saveImages(ctx context.Context, images []string) (string, error) {
-	cli, err := docker.Client()
+func saveImages(ctx context.Context, rt *engine.Runtime, images []string) (string, error) {
+	cli, err := docker.Client(rt)
 	if err != nil {
 		return "", err
 	}

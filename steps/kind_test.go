@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kindlab/playbook/engine"
 	"github.com/kindlab/playbook/internal/testenv"
+	"github.com/moby/moby/client"
 	"go.yaml.in/yaml/v3"
 	kindexec "sigs.k8s.io/kind/pkg/exec"
 )
@@ -171,22 +173,15 @@ func TestKindCreatePlanShowsConfig(t *testing.T) {
 	}
 }
 
-func TestKindLoadSavesImagesAndNeedsACluster(t *testing.T) {
+// kindLoad into a cluster that is not there says so; loading for real is in TestKindE2E.
+func TestKindLoadNeedsACluster(t *testing.T) {
 	cli := testenv.Docker(t)
 	image := testenv.Image(t, cli)
-	archive, err := saveImages(context.Background(), []string{image})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.Remove(archive)
-	if info, err := os.Stat(archive); err != nil || info.Size() < 1<<20 {
-		t.Errorf("archive %s: %v", archive, err)
-	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "pb.yaml")
 	os.WriteFile(path, []byte("apiVersion: playbook/v1\nkind: Playbook\nname: k\nsteps:\n  - name: load\n    kindLoad: {name: no-such-cluster, images: ["+image+"]}\n"), 0o644)
 	pb, _ := engine.Load(path, engine.LoadOptions{})
-	_, err = pb.Run(context.Background(), engine.RunOptions{})
+	_, err := pb.Run(context.Background(), engine.RunOptions{})
 	if err == nil || !strings.Contains(err.Error(), "kind cluster no-such-cluster has no nodes (does it exist?)") {
 		t.Errorf("err = %v", err)
 	}
@@ -249,5 +244,52 @@ func TestKindCommandOutputInErrors(t *testing.T) {
 	}
 	if got := commandOutput(os.ErrNotExist); got != "" {
 		t.Errorf("a plain error gave %q", got)
+	}
+}
+
+// Ctrl-C during a real create: the step returns only once kind's create has stopped, so the
+// finally kindDelete finds every container it made, and none remains after the run; before,
+// the create went on in the background and left a cluster behind.
+func TestKindCreateCancelledLeavesNoContainer(t *testing.T) {
+	image := testenv.LabImage(t)
+	cli := testenv.Docker(t)
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	name := "playbook-cancel"
+	path := filepath.Join(t.TempDir(), "pb.yaml")
+	os.WriteFile(path, []byte(`apiVersion: playbook/v1
+kind: Playbook
+name: kind-cancel
+steps:
+  - name: create
+    kindCreate: {name: `+name+`, image: `+image+`, nodes: [{role: control-plane}, {role: worker}], networking: {disableDefaultCNI: true}, recreate: true}
+finally:
+  - name: delete
+    kindDelete: {name: `+name+`}
+`), 0o644)
+	pb, err := engine.Load(path, engine.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	labelled := func() int {
+		list, err := cli.ContainerList(context.Background(), client.ContainerListOptions{All: true,
+			Filters: client.Filters{}.Add("label", "io.x-k8s.kind.cluster="+name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list.Items)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	// Interrupt as kind starts the node containers: a finally delete that runs beside a create
+	// still going finds nothing yet, and the create goes on to make a whole cluster.
+	time.AfterFunc(time.Second, cancel)
+	res, _ := pb.Run(ctx, engine.RunOptions{})
+	if res.Steps["create"] != engine.StatusCancelled {
+		t.Errorf("create: %s", res.Steps["create"])
+	}
+	// A create left running would go on making containers after the run ended.
+	time.Sleep(15 * time.Second)
+	if n := labelled(); n != 0 {
+		t.Errorf("%d containers of cluster %s remain after a cancelled create and its finally delete", n, name)
+		testenv.DeleteKindCluster(t, name)
 	}
 }

@@ -2,10 +2,12 @@ package steps_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -13,6 +15,9 @@ import (
 	"github.com/kindlab/playbook/internal/testenv"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -29,6 +34,7 @@ func kubePlaybook(t *testing.T, body string, extra map[string]string) error {
 	}
 	path := filepath.Join(dir, "pb.yaml")
 	group := strings.ReplaceAll(ns, "-", "") + ".kindlab.test"
+	t.Cleanup(func() { deleteCRDsOf(t, group) })
 	os.WriteFile(path, []byte("apiVersion: playbook/v1\nkind: Playbook\nname: kube\nvars: {kubeconfig: '', ns: '', group: '', nodePort: 0}\n"+body), 0o644)
 	// A node port of the test's own: tests share one API server.
 	nodePort := fmt.Sprint(30000 + rand.IntN(2700))
@@ -82,7 +88,7 @@ func TestKubectlApplyCreatesReappliesAndConfigures(t *testing.T) {
 		"  - name: again\n    id: again\n    kubectlApply:\n      kubeconfig: \"${{ vars.kubeconfig }}\"\n      namespace: \"${{ vars.ns }}\"\n      manifests:" + strings.ReplaceAll(appManifests, "REPLICAS", "1") +
 		"  - name: changed\n    id: changed\n    kubectlApply:\n      kubeconfig: \"${{ vars.kubeconfig }}\"\n      namespace: \"${{ vars.ns }}\"\n      manifests:" + strings.ReplaceAll(appManifests, "REPLICAS", "2") +
 		"  - name: read service\n    id: svc\n    kubectlGet: {kubeconfig: \"${{ vars.kubeconfig }}\", namespace: \"${{ vars.ns }}\", kind: svc, name: web}\n" +
-		"  - name: read widget\n    id: widget\n    kubectlGet: {kubeconfig: \"${{ vars.kubeconfig }}\", namespace: \"${{ vars.ns }}\", kind: widgets, name: w1}\n" +
+		"  - name: read widget\n    id: widget\n    kubectlGet: {kubeconfig: \"${{ vars.kubeconfig }}\", namespace: \"${{ vars.ns }}\", kind: \"widgets.${{ vars.group }}\", name: w1}\n" +
 		"  - name: read absent\n    id: absent\n    kubectlGet: {kubeconfig: \"${{ vars.kubeconfig }}\", namespace: kube-system, kind: DaemonSet, name: kube-proxy}\n" +
 		"  - name: check\n    assert:\n      that:\n" +
 		"        - steps.first.outputs.created == 4\n" +
@@ -169,4 +175,68 @@ func hasTaint(n *corev1.Node, key string) bool {
 		}
 	}
 	return false
+}
+
+// Kubernetes clients belong to the run and are keyed by the kubeconfig's content: when the
+// file changes between steps (kind gives a recreated cluster a new port and CA in the same
+// file), later steps talk to what it says now, not to the old endpoint.
+func TestKubeClientFollowsTheKubeconfig(t *testing.T) {
+	original, err := os.ReadFile(testenv.Kubeconfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyPath := filepath.Join(t.TempDir(), "kubeconfig")
+	os.WriteFile(copyPath, original, 0o600)
+	moved := regexp.MustCompile(`server: https://[^\s]+`).ReplaceAllString(string(original), "server: https://127.0.0.1:1")
+	movedPath := filepath.Join(t.TempDir(), "moved")
+	os.WriteFile(movedPath, []byte(moved), 0o600)
+	err = kubePlaybook(t, "steps:\n"+
+		"  - {name: before, kubectlGet: {kubeconfig: "+copyPath+", kind: Namespace, name: default, mustExist: true}}\n"+
+		"  - {name: the cluster moves, exec: {argv: [cp, "+movedPath+", "+copyPath+"]}}\n"+
+		"  - {name: after, kubectlGet: {kubeconfig: "+copyPath+", kind: Namespace, name: default, mustExist: true}}\n", nil)
+	if err == nil || !strings.Contains(err.Error(), `step "after" failed`) || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Fatalf("err = %v: the step after the kubeconfig changed used the old client", err)
+	}
+}
+
+// deleteCRDsOf removes the CRDs a test made in its own API group: CRDs are cluster-wide, and
+// the tests share one API server.
+func deleteCRDsOf(t *testing.T, group string) {
+	dyn := dynamic.NewForConfigOrDie(testenv.Kube(t))
+	crds := dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+	list, err := crds.List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		return
+	}
+	for _, crd := range list.Items {
+		if g, _, _ := unstructured.NestedString(crd.Object, "spec", "group"); strings.HasSuffix(g, group) {
+			_ = crds.Delete(context.Background(), crd.GetName(), metav1.DeleteOptions{})
+		}
+	}
+}
+
+// A kind name that two CRDs serve in different groups is refused, naming both groups, rather
+// than read from whichever group discovery lists first; with its group it is read.
+func TestKindServedByTwoGroupsIsAskedFor(t *testing.T) {
+	crd := func(group string) string {
+		return "        - apiVersion: apiextensions.k8s.io/v1\n          kind: CustomResourceDefinition\n" +
+			"          metadata: {name: \"gadgets." + group + "\"}\n" +
+			"          spec:\n            group: \"" + group + "\"\n            scope: Namespaced\n" +
+			"            names: {plural: gadgets, singular: gadget, kind: Gadget}\n" +
+			"            versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}]\n"
+	}
+	body := "steps:\n  - name: two groups\n    kubectlApply:\n      kubeconfig: \"${{ vars.kubeconfig }}\"\n      manifests:\n" +
+		crd("a${{ vars.group }}") + crd("b${{ vars.group }}") +
+		"  - name: with its group\n    kubectlGet: {kubeconfig: \"${{ vars.kubeconfig }}\", namespace: \"${{ vars.ns }}\", kind: \"gadgets.a${{ vars.group }}\"}\n" +
+		"  - name: by name alone\n    kubectlGet: {kubeconfig: \"${{ vars.kubeconfig }}\", namespace: \"${{ vars.ns }}\", kind: gadgets}\n"
+	err := kubePlaybook(t, body, nil)
+	var se *engine.StepError
+	if !errors.As(err, &se) || se.Step != "by name alone" || !strings.Contains(err.Error(), `kind "gadgets" is served by `) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, group := range []string{"apbtns", "bpbtns"} {
+		if !strings.Contains(err.Error(), group) {
+			t.Errorf("the error does not name group %s...: %v", group, err)
+		}
+	}
 }

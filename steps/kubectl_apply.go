@@ -8,11 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/kindlab/playbook/engine"
+	"github.com/kindlab/playbook/internal/fanout"
 	"github.com/kindlab/playbook/internal/kube"
 	"go.yaml.in/yaml/v3"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -30,7 +30,7 @@ type applyParams struct {
 	Files       []string `yaml:"files" doc:"manifest files, globs or directories (their .yaml, .yml and .json files), relative to the playbook"`
 	Manifests   []any    `yaml:"manifests" doc:"inline manifests: YAML text (several documents allowed) or mappings; ${{ }} is filled in"`
 	URLs        []string `yaml:"urls" doc:"manifests to download (http or https)"`
-	Namespace   string   `yaml:"namespace" doc:"namespace for namespaced objects that name none (default: default)"`
+	Namespace   string   `yaml:"namespace" doc:"namespace for namespaced objects that name none (default: the kubeconfig context's, else default)"`
 	Force       bool     `yaml:"force" doc:"take over fields that another manager owns (server-side apply conflicts)"`
 	Concurrency int      `yaml:"concurrency" doc:"objects applied at once (default 16)"`
 }
@@ -39,9 +39,17 @@ func init() {
 	engine.Register(engine.StepType[applyParams]{
 		Name:    "kubectlApply",
 		Summary: "server-side apply manifests (files, inline, URLs); Namespaces and CRDs first",
+		Example: `- name: the demo namespace
+  kubectlApply:
+    manifests:
+      - apiVersion: v1
+        kind: Namespace
+        metadata: {name: demo}`,
 		Outputs: []engine.OutputDoc{
 			{Name: "objects", Type: "list", Doc: "each object: kind, apiVersion, namespace, name, uid, result (created, configured, unchanged)"},
-			{Name: "created", Type: "int"}, {Name: "configured", Type: "int"}, {Name: "unchanged", Type: "int"},
+			{Name: "created", Type: "int", Doc: "how many objects were created"},
+			{Name: "configured", Type: "int", Doc: "how many existing objects changed"},
+			{Name: "unchanged", Type: "int", Doc: "how many were already as applied"},
 		},
 		Validate: func(p *applyParams) error {
 			if len(p.Files)+len(p.Manifests)+len(p.URLs) == 0 {
@@ -61,7 +69,7 @@ func runApply(ctx context.Context, rt *engine.Runtime, p *applyParams) (map[stri
 	if err != nil {
 		return nil, err
 	}
-	c, err := kube.Connect(p.Target, rt.Dir())
+	c, err := kube.Connect(rt, p.Target)
 	if err != nil {
 		return nil, err
 	}
@@ -212,35 +220,17 @@ func (a *applier) applyAll(ctx context.Context, objs []indexedObject) error {
 	if limit == 0 {
 		limit = 16
 	}
-	sem := make(chan struct{}, limit)
-	var wg sync.WaitGroup
-	errs := make([]error, len(objs))
-	for i, o := range objs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			result, err := a.applyOne(ctx, o.obj)
-			if err != nil {
-				errs[i] = fmt.Errorf("%s: %w", kube.Describe(o.obj), err)
-				return
-			}
-			a.mu.Lock()
-			a.results[o.index] = result
-			a.mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	var failed []string
-	for _, err := range errs {
+	return fanout.Each(ctx, len(objs), limit, func(ctx context.Context, i int) error {
+		o := objs[i]
+		result, err := a.applyOne(ctx, o.obj)
 		if err != nil {
-			failed = append(failed, err.Error())
+			return fmt.Errorf("%s: %w", kube.Describe(o.obj), err)
 		}
-	}
-	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d objects failed: %s", len(failed), len(objs), strings.Join(failed, "; "))
-	}
-	return nil
+		a.mu.Lock()
+		a.results[o.index] = result
+		a.mu.Unlock()
+		return nil
+	})
 }
 
 func (a *applier) applyOne(ctx context.Context, obj *unstructured.Unstructured) (map[string]any, error) {
@@ -253,11 +243,7 @@ func (a *applier) applyOne(ctx context.Context, obj *unstructured.Unstructured) 
 	var r dynamic.ResourceInterface = a.c.Dynamic.Resource(m.Resource)
 	if kube.Namespaced(m) {
 		if obj.GetNamespace() == "" {
-			ns := a.p.Namespace
-			if ns == "" {
-				ns = "default"
-			}
-			obj.SetNamespace(ns)
+			obj.SetNamespace(a.c.Namespace(a.p.Namespace))
 		}
 		r = a.c.Dynamic.Resource(m.Resource).Namespace(obj.GetNamespace())
 	} else {

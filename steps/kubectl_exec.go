@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
+	"time"
 
 	"github.com/kindlab/playbook/engine"
+	"github.com/kindlab/playbook/internal/fanout"
 	"github.com/kindlab/playbook/internal/kube"
+	"github.com/kindlab/playbook/internal/remotekill"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/httpstream"
@@ -27,7 +30,7 @@ type kubeExecParams struct {
 	Pod         string   `yaml:"pod" doc:"pod name"`
 	Selector    string   `yaml:"selector" doc:"label selector; the first running pod by name (or each, with allPods)"`
 	DaemonSet   string   `yaml:"daemonset" doc:"namespace/name of a DaemonSet, e.g. kube-system/cilium: its pods"`
-	Namespace   string   `yaml:"namespace" doc:"namespace of pod or selector (default: default)"`
+	Namespace   string   `yaml:"namespace" doc:"namespace of pod or selector (default: the kubeconfig context's, else default)"`
 	Container   string   `yaml:"container" doc:"container name (default: the pod's default container)"`
 	AllPods     bool     `yaml:"allPods" doc:"run in every selected pod, in parallel"`
 	Stdin       string   `yaml:"stdin" doc:"text fed to standard input"`
@@ -38,6 +41,12 @@ func init() {
 	engine.Register(engine.StepType[kubeExecParams]{
 		Name:    "kubectlExec",
 		Summary: "run a command in a pod (by name, selector or DaemonSet; one pod or all of them)",
+		Example: `- name: agent status on every node
+  id: status
+  kubectlExec:
+    daemonset: kube-system/cilium
+    allPods: true
+    argv: [cilium-dbg, status, -o, json]`,
 		Outputs: []engine.OutputDoc{
 			{Name: "stdout", Type: "string", Doc: "standard output of the (first) pod"},
 			{Name: "stderr", Type: "string", Doc: "standard error of the (first) pod"},
@@ -64,42 +73,36 @@ func init() {
 }
 
 func runKubeExec(ctx context.Context, rt *engine.Runtime, p *kubeExecParams) (map[string]any, error) {
-	c, err := kube.Connect(p.Target, rt.Dir())
+	c, err := kube.Connect(rt, p.Target)
 	if err != nil {
 		return nil, err
 	}
-	pods, err := selectPods(ctx, c.Clientset, p)
+	pods, err := selectPods(ctx, c.Clientset, c.Namespace(p.Namespace), p)
 	if err != nil {
 		return nil, err
 	}
 	results := make([]map[string]any, len(pods))
-	errs := make([]error, len(pods))
-	var wg sync.WaitGroup
-	for i, pod := range pods {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i], errs[i] = execInPod(ctx, c, rt.WithPrefix(pod.Name), pod, p)
-		}()
-	}
-	wg.Wait()
+	err = fanout.Each(ctx, len(pods), 0, func(ctx context.Context, i int) error {
+		var err error
+		results[i], err = execInPod(ctx, c, rt.WithPrefix(pods[i].Name), pods[i], p)
+		return err
+	})
 	out := map[string]any{"pods": []any{}}
 	for i, r := range results {
+		if r == nil {
+			r = map[string]any{"pod": pods[i].Name, "node": pods[i].Spec.NodeName, "stdout": "", "stderr": "", "exitCode": -1}
+		}
 		out["pods"] = append(out["pods"].([]any), r)
 		if i == 0 {
 			out["stdout"], out["stderr"], out["exitCode"] = r["stdout"], r["stderr"], r["exitCode"]
 		}
 	}
-	return out, errors.Join(errs...)
+	return out, err
 }
 
 // selectPods finds the pods to run in: by name, or the running pods a selector or a
 // DaemonSet's own selector and ownership pick, sorted by name.
-func selectPods(ctx context.Context, cs kubernetes.Interface, p *kubeExecParams) ([]corev1.Pod, error) {
-	ns := p.Namespace
-	if ns == "" {
-		ns = "default"
-	}
+func selectPods(ctx context.Context, cs kubernetes.Interface, ns string, p *kubeExecParams) ([]corev1.Pod, error) {
 	if p.Pod != "" {
 		pod, err := cs.CoreV1().Pods(ns).Get(ctx, p.Pod, metav1.GetOptions{})
 		if err != nil {
@@ -162,38 +165,59 @@ func ownedBy(pod corev1.Pod, uid string) bool {
 }
 
 // execRequest is the API request behind `kubectl exec`.
-func execRequest(client rest.Interface, pod corev1.Pod, p *kubeExecParams) *rest.Request {
+func execRequest(client rest.Interface, pod corev1.Pod, container string, argv []string, stdin bool) *rest.Request {
 	return client.Post().Resource("pods").Namespace(pod.Namespace).Name(pod.Name).SubResource("exec").
-		VersionedParams(&corev1.PodExecOptions{Container: p.Container, Command: p.Argv,
-			Stdin: p.Stdin != "", Stdout: true, Stderr: true}, scheme.ParameterCodec)
+		VersionedParams(&corev1.PodExecOptions{Container: container, Command: argv,
+			Stdin: stdin, Stdout: true, Stderr: true}, scheme.ParameterCodec)
 }
 
+// execInPod runs the command under `env` with a marker (remotekill), so that a cancelled step
+// can end it and all it started; in a container without env, it runs the command as it is.
 func execInPod(ctx context.Context, c *kube.Client, rt *engine.Runtime, pod corev1.Pod, p *kubeExecParams) (map[string]any, error) {
-	req := execRequest(c.Clientset.CoreV1().RESTClient(), pod, p)
-	// WebSocket first, SPDY for servers that do not speak it: what kubectl itself does.
-	ws, err := remotecommand.NewWebSocketExecutor(c.Config, "GET", req.URL().String())
-	if err != nil {
-		return nil, err
+	marker := remotekill.NewMarker()
+	res, err := streamInPod(ctx, c, rt, pod, p, append([]string{"env", marker}, p.Argv...))
+	if err != nil && strings.Contains(err.Error(), `"env": executable file not found`) {
+		return streamInPod(ctx, c, rt, pod, p, p.Argv)
 	}
-	spdy, err := remotecommand.NewSPDYExecutor(c.Config, "POST", req.URL())
-	if err != nil {
-		return nil, err
+	if ctx.Err() != nil {
+		killCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = stream(killCtx, c, pod, p.Container, remotekill.Command(marker), remotecommand.StreamOptions{Stdout: io.Discard, Stderr: io.Discard})
 	}
-	executor, err := remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
-		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
-	})
-	if err != nil {
-		return nil, err
-	}
+	return res, err
+}
+
+func streamInPod(ctx context.Context, c *kube.Client, rt *engine.Runtime, pod corev1.Pod, p *kubeExecParams, argv []string) (map[string]any, error) {
 	stdout, stderr := rt.Capture("stdout"), rt.Capture("stderr")
 	opts := remotecommand.StreamOptions{Stdout: stdout, Stderr: stderr}
 	if p.Stdin != "" {
 		opts.Stdin = strings.NewReader(p.Stdin)
 	}
-	streamErr := executor.StreamWithContext(ctx, opts)
+	streamErr := stream(ctx, c, pod, p.Container, argv, opts)
 	stdout.Close()
 	stderr.Close()
 	return execResult(pod, stdout.String(), stderr.String(), streamErr, p.OkExitCodes)
+}
+
+// stream runs argv in the pod: WebSocket first, SPDY for servers that do not speak it, as
+// kubectl itself does.
+func stream(ctx context.Context, c *kube.Client, pod corev1.Pod, container string, argv []string, opts remotecommand.StreamOptions) error {
+	req := execRequest(c.Clientset.CoreV1().RESTClient(), pod, container, argv, opts.Stdin != nil)
+	ws, err := remotecommand.NewWebSocketExecutor(c.Config, "GET", req.URL().String())
+	if err != nil {
+		return err
+	}
+	spdy, err := remotecommand.NewSPDYExecutor(c.Config, "POST", req.URL())
+	if err != nil {
+		return err
+	}
+	executor, err := remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
+		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
+	})
+	if err != nil {
+		return err
+	}
+	return executor.StreamWithContext(ctx, opts)
 }
 
 // execResult turns what the stream returned into outputs: a non-zero exit is an exit code,

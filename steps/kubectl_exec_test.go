@@ -24,7 +24,7 @@ import (
 func TestExecRequestIsKubectlExec(t *testing.T) {
 	cs := kubernetes.NewForConfigOrDie(&rest.Config{Host: "https://127.0.0.1:6443"})
 	pod := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "cilium-abc", Namespace: "kube-system"}}
-	req := execRequest(cs.CoreV1().RESTClient(), pod, &kubeExecParams{Argv: []string{"cilium", "status", "-o", "json"}, Container: "cilium-agent"})
+	req := execRequest(cs.CoreV1().RESTClient(), pod, "cilium-agent", []string{"cilium", "status", "-o", "json"}, false)
 	u := req.URL()
 	if u.Path != "/api/v1/namespaces/kube-system/pods/cilium-abc/exec" {
 		t.Errorf("path %s", u.Path)
@@ -99,18 +99,18 @@ func TestSelectPodsOfDaemonSet(t *testing.T) {
 			}
 		}
 	}
-	all, err := selectPods(ctx, cs, &kubeExecParams{DaemonSet: ns + "/cilium", AllPods: true})
+	all, err := selectPods(ctx, cs, "default", &kubeExecParams{DaemonSet: ns + "/cilium", AllPods: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(all) != 2 || all[0].Name != "cilium-a" || all[1].Name != "cilium-b" {
 		t.Errorf("allPods picked %v", podNames(all))
 	}
-	one, _ := selectPods(ctx, cs, &kubeExecParams{DaemonSet: ns + "/cilium"})
+	one, _ := selectPods(ctx, cs, "default", &kubeExecParams{DaemonSet: ns + "/cilium"})
 	if len(one) != 1 || one[0].Name != "cilium-a" {
 		t.Errorf("one pod: %v", podNames(one))
 	}
-	_, err = selectPods(ctx, cs, &kubeExecParams{Selector: "k8s-app=none", Namespace: ns})
+	_, err = selectPods(ctx, cs, ns, &kubeExecParams{Selector: "k8s-app=none", Namespace: ns})
 	if err == nil || !strings.Contains(err.Error(), "no running pods matching k8s-app=none") {
 		t.Errorf("err = %v", err)
 	}

@@ -16,7 +16,7 @@ type getParams struct {
 	Kind        string `yaml:"kind" doc:"kind as kubectl takes it: DaemonSet, daemonsets, ds, deployment.apps" pb:"required"`
 	APIVersion  string `yaml:"apiVersion" doc:"exact apiVersion when a kind name is ambiguous"`
 	Name        string `yaml:"name" doc:"one object; without it, every object (matching selector)"`
-	Namespace   string `yaml:"namespace" doc:"namespace of namespaced kinds (default: default)"`
+	Namespace   string `yaml:"namespace" doc:"namespace of namespaced kinds (default: the kubeconfig context's, else default)"`
 	Selector    string `yaml:"selector" doc:"label selector"`
 	MustExist   bool   `yaml:"mustExist" doc:"fail when the named object does not exist (default: found is false)"`
 }
@@ -25,6 +25,9 @@ func init() {
 	engine.Register(engine.StepType[getParams]{
 		Name:    "kubectlGet",
 		Summary: "read Kubernetes objects into outputs as plain maps, for assert and later steps",
+		Example: `- name: read the nodes
+  id: nodes
+  kubectlGet: {kind: Node}`,
 		Outputs: []engine.OutputDoc{
 			{Name: "object", Type: "map", Doc: "the named object (nil when not found)"},
 			{Name: "items", Type: "list", Doc: "the objects listed (the named one alone, when name is set)"},
@@ -41,7 +44,7 @@ func init() {
 }
 
 func runGet(ctx context.Context, rt *engine.Runtime, p *getParams) (map[string]any, error) {
-	c, err := kube.Connect(p.Target, rt.Dir())
+	c, err := kube.Connect(rt, p.Target)
 	if err != nil {
 		return nil, err
 	}
@@ -52,10 +55,7 @@ func runGet(ctx context.Context, rt *engine.Runtime, p *getParams) (map[string]a
 	var r dynamic.ResourceInterface = c.Dynamic.Resource(m.Resource)
 	ns := ""
 	if kube.Namespaced(m) {
-		ns = p.Namespace
-		if ns == "" {
-			ns = "default"
-		}
+		ns = c.Namespace(p.Namespace)
 		r = c.Dynamic.Resource(m.Resource).Namespace(ns)
 	}
 	if p.Name != "" {

@@ -27,6 +27,8 @@ func init() {
 	engine.Register(engine.StepType[untaintParams]{
 		Name:    "untaint",
 		Summary: "remove taints from nodes by key (both control-plane keys work on every Kubernetes version)",
+		Example: `- name: schedule pods on the control plane too
+  untaint: {keys: [node-role.kubernetes.io/control-plane]}`,
 		Outputs: []engine.OutputDoc{
 			{Name: "changed", Type: "list", Doc: "each node that changed: node, removed (taints as key:Effect)"},
 			{Name: "removed", Type: "int", Doc: "how many taints were removed in all"},
@@ -48,7 +50,7 @@ func init() {
 }
 
 func runUntaint(ctx context.Context, rt *engine.Runtime, p *untaintParams) (map[string]any, error) {
-	c, err := kube.Connect(p.Target, rt.Dir())
+	c, err := kube.Connect(rt, p.Target)
 	if err != nil {
 		return nil, err
 	}

@@ -9,8 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
 	"github.com/kindlab/playbook/engine"
 	"github.com/kindlab/playbook/internal/kube"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
@@ -27,7 +29,7 @@ type waitParams struct {
 	Kind        string          `yaml:"kind" doc:"kind of the objects (rollout and condition)"`
 	APIVersion  string          `yaml:"apiVersion" doc:"exact apiVersion when a kind name is ambiguous"`
 	Name        string          `yaml:"name" doc:"one object; without it, all that match selector"`
-	Namespace   string          `yaml:"namespace" doc:"namespace of namespaced kinds (default: default)"`
+	Namespace   string          `yaml:"namespace" doc:"namespace of namespaced kinds (default: the kubeconfig context's, else default)"`
 	Selector    string          `yaml:"selector" doc:"label selector"`
 	Condition   *engine.Expr    `yaml:"condition" doc:"expression over object that every matched object must meet, e.g. object.status.phase == \"Active\"" pb:"bool,object"`
 	Count       int             `yaml:"count" doc:"at least this many objects must match (default 1)"`
@@ -42,6 +44,13 @@ func init() {
 	engine.Register(engine.StepType[waitParams]{
 		Name:    "waitFor",
 		Summary: "watch objects until a condition holds: nodes Ready, a rollout done, pods Ready, a CRD Established, any expression",
+		Example: `- name: Cilium rolled out
+  waitFor:
+    for: rollout
+    kind: DaemonSet
+    namespace: kube-system
+    name: cilium
+    timeout: 5m`,
 		Outputs: []engine.OutputDoc{
 			{Name: "objects", Type: "list", Doc: "the matched objects when the condition held"},
 			{Name: "seconds", Type: "float", Doc: "how long it took"},
@@ -72,7 +81,7 @@ func validateWait(p *waitParams) error {
 }
 
 func runWait(ctx context.Context, rt *engine.Runtime, p *waitParams) (map[string]any, error) {
-	c, err := kube.Connect(p.Target, rt.Dir())
+	c, err := kube.Connect(rt, p.Target)
 	if err != nil {
 		return nil, err
 	}
@@ -87,10 +96,7 @@ func runWait(ctx context.Context, rt *engine.Runtime, p *waitParams) (map[string
 	ns := ""
 	var r dynamic.ResourceInterface = c.Dynamic.Resource(m.Resource)
 	if kube.Namespaced(m) {
-		ns = p.Namespace
-		if ns == "" {
-			ns = "default"
-		}
+		ns = c.Namespace(p.Namespace)
 		r = c.Dynamic.Resource(m.Resource).Namespace(ns)
 	}
 	w := &waiter{p: p, rt: rt, kind: m.GroupVersionKind.Kind, ns: ns}
@@ -111,10 +117,13 @@ func runWait(ctx context.Context, rt *engine.Runtime, p *waitParams) (map[string
 	if w.exprErr != nil {
 		return nil, w.exprErr
 	}
+	if w.failed != nil {
+		return nil, fmt.Errorf("%w%s", w.failed, w.podProblems(c))
+	}
 	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, watchtools.ErrWatchClosed) && waitCtx.Err() == nil {
 		return nil, err
 	}
-	msg := "still waiting for " + strings.Join(w.pending, "; ") + w.recentEvents(c)
+	msg := "still waiting for " + strings.Join(w.pending, "; ") + w.podProblems(c) + w.recentEvents(c)
 	if ctx.Err() != nil {
 		return nil, errors.New(msg) // the step's or the playbook's timeout: the runner says which
 	}
@@ -159,6 +168,7 @@ type waiter struct {
 	reported string
 	matched  []any
 	exprErr  error
+	failed   error // a rollout that cannot finish any more
 }
 
 func (w *waiter) check(items []any) (bool, error) {
@@ -175,6 +185,9 @@ func (w *waiter) check(items []any) (bool, error) {
 	}
 	if w.exprErr != nil {
 		return false, w.exprErr
+	}
+	if w.failed != nil {
+		return false, w.failed
 	}
 	if want := max(w.p.Count, 1); len(objs) < want {
 		w.pending = append(w.pending, w.missing(len(objs), want))
@@ -225,7 +238,7 @@ func (w *waiter) notReady(o *unstructured.Unstructured) string {
 	case "established":
 		return conditionNotTrue(o.Object, "Established")
 	case "rollout":
-		return rolloutPending(o)
+		return w.rolloutPending(o)
 	}
 	v, err := w.rt.EvalObject(w.p.Condition, o.Object)
 	if err != nil {
@@ -261,41 +274,34 @@ func conditionNotTrue(obj map[string]any, condType string) string {
 	return why
 }
 
-// rolloutPending follows `kubectl rollout status`: the controller has seen the newest spec,
-// and every replica is updated and ready.
-func rolloutPending(o *unstructured.Unstructured) string {
-	num := func(path ...string) int64 {
-		v, _, _ := unstructured.NestedInt64(o.Object, path...)
-		return v
-	}
-	gen, observed := o.GetGeneration(), num("status", "observedGeneration")
-	if observed < gen {
-		return fmt.Sprintf("observedGeneration %d of %d: the controller has not seen the latest spec", observed, gen)
-	}
+// rolloutPending says what a rollout still waits for, as kstatus (Helm's, kubectl's and
+// Flux's rules) computes it: the latest spec seen, every replica updated, available and
+// ready, old replicas gone; a Deployment past its progress deadline has failed, and a
+// DaemonSet that wants no pods is done.
+func (w *waiter) rolloutPending(o *unstructured.Unstructured) string {
 	switch o.GetKind() {
-	case "DaemonSet":
-		desired, updated, ready := num("status", "desiredNumberScheduled"), num("status", "updatedNumberScheduled"), num("status", "numberReady")
-		if desired == 0 || updated != desired || ready != desired {
-			return fmt.Sprintf("%d desired, %d updated, %d ready", desired, updated, ready)
-		}
-	case "Deployment", "StatefulSet":
-		want := num("spec", "replicas")
-		if _, found, _ := unstructured.NestedInt64(o.Object, "spec", "replicas"); !found {
-			want = 1
-		}
-		updated, ready := num("status", "updatedReplicas"), num("status", "readyReplicas")
-		if updated != want || ready != want {
-			return fmt.Sprintf("%d wanted, %d updated, %d ready", want, updated, ready)
-		}
-		if o.GetKind() == "StatefulSet" {
-			cur, _, _ := unstructured.NestedString(o.Object, "status", "currentRevision")
-			upd, _, _ := unstructured.NestedString(o.Object, "status", "updateRevision")
-			if cur != upd {
-				return "revision " + upd + " not rolled out yet"
-			}
-		}
+	case "DaemonSet", "Deployment", "StatefulSet":
 	default:
 		return "rollout only knows DaemonSet, Deployment and StatefulSet, not " + o.GetKind()
+	}
+	res, err := status.Compute(o)
+	if err != nil {
+		return err.Error()
+	}
+	switch res.Status {
+	case status.CurrentStatus:
+		return ""
+	case status.FailedStatus:
+		w.failed = fmt.Errorf("%s %s: %s%s", o.GetKind(), objectName(o), res.Message, stalledReason(res))
+	}
+	return res.Message
+}
+
+func stalledReason(res *status.Result) string {
+	for _, c := range res.Conditions {
+		if c.Type == status.ConditionStalled && c.Message != "" {
+			return " (" + c.Message + ")"
+		}
 	}
 	return ""
 }
@@ -323,4 +329,79 @@ func (w *waiter) recentEvents(c *kube.Client) string {
 		lines = append(lines, fmt.Sprintf("%s %s: %s", e.Type, e.Reason, e.Message))
 	}
 	return "; recent events: " + strings.Join(lines, " | ")
+}
+
+// podProblems says why a workload's pods are not ready, from their containers' own states
+// (ErrImageNeverPull, CrashLoopBackOff, ...): what the workload's status cannot tell.
+func (w *waiter) podProblems(c *kube.Client) string {
+	if w.p.For != "rollout" || w.p.Name == "" || w.ns == "" {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	m, err := c.MappingFor(w.kind, w.p.APIVersion)
+	if err != nil {
+		return ""
+	}
+	obj, err := c.Dynamic.Resource(m.Resource).Namespace(w.ns).Get(ctx, w.p.Name, metav1.GetOptions{})
+	if err != nil {
+		return ""
+	}
+	sel, found, _ := unstructured.NestedMap(obj.Object, "spec", "selector")
+	if !found {
+		return ""
+	}
+	var ls metav1.LabelSelector
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(sel, &ls); err != nil {
+		return ""
+	}
+	selector, err := metav1.LabelSelectorAsSelector(&ls)
+	if err != nil {
+		return ""
+	}
+	pods, err := c.Clientset.CoreV1().Pods(w.ns).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
+	if err != nil {
+		return ""
+	}
+	var problems []string
+	for _, pod := range pods.Items {
+		if why := podWaiting(pod); why != "" {
+			problems = append(problems, fmt.Sprintf("pod %s on %s: %s", pod.Name, orNone(pod.Spec.NodeName), why))
+		}
+		if len(problems) == 3 {
+			break
+		}
+	}
+	if len(problems) == 0 {
+		return ""
+	}
+	return "; pods: " + strings.Join(problems, " | ")
+}
+
+// podWaiting is the first reason a container of the pod gives for not running.
+func podWaiting(pod corev1.Pod) string {
+	for _, group := range [][]corev1.ContainerStatus{pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses} {
+		for _, cs := range group {
+			if w := cs.State.Waiting; w != nil && w.Reason != "" && w.Reason != "PodInitializing" {
+				why := fmt.Sprintf("container %s: %s", cs.Name, w.Reason)
+				if w.Message != "" {
+					why += " (" + w.Message + ")"
+				}
+				return why
+			}
+		}
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+			return fmt.Sprintf("not scheduled: %s %s", c.Reason, c.Message)
+		}
+	}
+	return ""
+}
+
+func orNone(node string) string {
+	if node == "" {
+		return "no node"
+	}
+	return node
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kindlab/playbook/internal/testenv"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -42,7 +43,7 @@ func TestWaitForTimeoutNamesThePendingObject(t *testing.T) {
 	if err == nil {
 		t.Fatal("rollout of a Deployment completed on a server without controllers")
 	}
-	for _, want := range []string{"timed out after 1s", "still waiting for Deployment", "/web: observedGeneration 0 of 1"} {
+	for _, want := range []string{"timed out after 1s", "still waiting for Deployment", "/web: Replicas: 0/1"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}
@@ -82,3 +83,69 @@ func TestWaitForNodesReadyFollowsTheWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// rollout follows kstatus, not rules of its own. With no controller on the test server, each
+// case is a status written by hand: old replicas still terminating, replicas not available,
+// a progress deadline exceeded (a failure, said at once), and a DaemonSet that wants no pods
+// (done).
+func TestWaitForRolloutCases(t *testing.T) {
+	cs := kubernetes.NewForConfigOrDie(testenv.Kube(t))
+	ns := testenv.Namespace(t, testenv.Kube(t))
+	ctx := context.Background()
+	labels := map[string]string{"app": "w"}
+	template := corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "x"}}}}
+	deployment := func(name string, st appsv1.DeploymentStatus) {
+		d, err := cs.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: appsv1.DeploymentSpec{Replicas: ptr(int32(1)), Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: template}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.ObservedGeneration = d.Generation
+		d.Status = st
+		if _, err := cs.AppsV1().Deployments(ns).UpdateStatus(ctx, d, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	progressing := appsv1.DeploymentCondition{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Reason: "NewReplicaSetAvailable"}
+	available := appsv1.DeploymentCondition{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue}
+	deployment("terminating", appsv1.DeploymentStatus{Replicas: 2, UpdatedReplicas: 1, ReadyReplicas: 1, AvailableReplicas: 1, Conditions: []appsv1.DeploymentCondition{progressing, available}})
+	deployment("unavailable", appsv1.DeploymentStatus{Replicas: 1, UpdatedReplicas: 1, ReadyReplicas: 1, AvailableReplicas: 0, Conditions: []appsv1.DeploymentCondition{progressing}})
+	deployment("deadline", appsv1.DeploymentStatus{Replicas: 1, UpdatedReplicas: 0, Conditions: []appsv1.DeploymentCondition{
+		{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionFalse, Reason: "ProgressDeadlineExceeded", Message: `ReplicaSet "deadline-1" has timed out progressing.`}}})
+	deployment("done", appsv1.DeploymentStatus{Replicas: 1, UpdatedReplicas: 1, ReadyReplicas: 1, AvailableReplicas: 1, Conditions: []appsv1.DeploymentCondition{progressing, available}})
+	ds, err := cs.AppsV1().DaemonSets(ns).Create(ctx, &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: "nowhere"},
+		Spec: appsv1.DaemonSetSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: template}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds.Status = appsv1.DaemonSetStatus{ObservedGeneration: ds.Generation, DesiredNumberScheduled: 0}
+	if _, err := cs.AppsV1().DaemonSets(ns).UpdateStatus(ctx, ds, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ kind, name, want string }{
+		{"Deployment", "terminating", "Pending termination: 1"},
+		{"Deployment", "unavailable", "Available: 0/1"},
+		{"Deployment", "deadline", `Progress deadline exceeded (ReplicaSet "deadline-1" has timed out progressing.)`},
+		{"Deployment", "done", ""},
+		{"DaemonSet", "nowhere", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			err := kubePlaybook(t, "steps:\n  - name: rollout\n    waitFor: {kubeconfig: \"${{ vars.kubeconfig }}\", for: rollout, kind: "+tc.kind+", name: "+tc.name+", namespace: "+ns+", timeout: 3s}\n", nil)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("a finished rollout: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			if tc.name == "deadline" && time.Since(start) > 2*time.Second {
+				t.Errorf("a rollout past its deadline was waited for (%s): it can no longer finish", time.Since(start))
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

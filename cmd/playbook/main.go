@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/go-logr/logr"
 	"github.com/kindlab/playbook/engine"
 	_ "github.com/kindlab/playbook/steps"
+	"k8s.io/klog/v2"
 )
 
 // Exit codes, as documented in README.md.
@@ -19,6 +21,10 @@ const (
 )
 
 func main() {
+	// client-go reports what it cannot return (a stream closed by Ctrl-C, a failed
+	// websocket ping) through klog on stderr, straight across the live view. Every failure a
+	// step cares about comes back as its error.
+	klog.SetLogger(logr.Discard())
 	os.Exit(run(os.Args[1:]))
 }
 

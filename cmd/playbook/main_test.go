@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kindlab/playbook/internal/testenv"
 )
 
 var binary string
@@ -21,13 +23,13 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	os.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
-	os.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
 	binary = filepath.Join(dir, "playbook")
 	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
 		panic(string(out))
 	}
+	restore := testenv.IsolateHome()
 	code := m.Run()
+	restore()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

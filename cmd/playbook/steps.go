@@ -81,19 +81,21 @@ func unknownStepType(name string) error {
 
 func printPlugin(w *tabwriter.Writer, d engine.PluginDoc) {
 	fmt.Fprintf(w, "%s: %s\n\nparameters:\n", d.Name, d.Summary)
-	printParams(w, d.Params, "  ")
+	printParams(w, d.Params, "  ", "")
 	fmt.Fprintf(w, "\noutputs (steps.<id>.outputs.NAME; a looped step's outputs are a list, one per item):\n")
 	for _, o := range d.Outputs {
 		fmt.Fprintf(w, "  %s\t%s\t%s\n", o.Name, o.Type, o.Doc)
 	}
 	if d.Example != "" {
-		fmt.Fprintf(w, "\nexample:\n  - name: an example\n%s\n", indentLines(d.Example, "    "))
+		fmt.Fprintf(w, "\nexample:\n%s\n", indentLines(d.Example, "  "))
 	}
 	fmt.Fprintf(w, "\nevery step also takes:\n")
-	printParams(w, engine.StepKeyDocs, "  ")
+	printParams(w, engine.StepKeyDocs, "  ", "")
 }
 
-func printParams(w io.Writer, params []engine.ParamDoc, indent string) {
+// printParams lists parameters with their full dotted key (nodes.extraMounts.hostPath), each
+// level indented once more than its parent.
+func printParams(w io.Writer, params []engine.ParamDoc, indent, parent string) {
 	for _, p := range params {
 		var marks []string
 		if p.Required {
@@ -106,9 +108,9 @@ func printParams(w io.Writer, params []engine.ParamDoc, indent string) {
 		if len(marks) > 0 {
 			mark = " (" + strings.Join(marks, "; ") + ")"
 		}
-		fmt.Fprintf(w, "%s%s\t%s%s\t%s\n", indent, p.Key, p.Type, mark, p.Doc)
+		fmt.Fprintf(w, "%s%s%s\t%s%s\t%s\n", indent, parent, p.Key, p.Type, mark, p.Doc)
 		if len(p.Keys) > 0 {
-			printParams(w, p.Keys, indent+"  "+p.Key+".")
+			printParams(w, p.Keys, indent+"  ", parent+p.Key+".")
 		}
 	}
 }

@@ -1,31 +1,45 @@
-// Package atomicfile writes files so that readers see the old content or the new, never half:
-// the run state, downloaded charts.
+// Package atomicfile writes files so that readers see the old content or the new, never half,
+// and so that the new content survives a crash once the write returns: the run state.
 package atomicfile
 
 import (
+	"bufio"
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/google/renameio/v2"
 )
 
-// Write stores r at path through a temporary file in the same directory and a rename. The
-// directory is created with dirPerm when missing; the file is readable by its owner only.
-func Write(path string, r io.Reader, dirPerm os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), dirPerm); err != nil {
+// Write stores what write writes at path, readable by its owner only, through renameio (a
+// temporary file in the same directory, fsynced, then renamed over path), and then fsyncs the
+// directory so that the rename itself is on disk. The directory is created with dirPerm when
+// missing. The content streams to the file: a state holding megabytes of step output is
+// never copied whole in memory on its way there.
+func Write(path string, dirPerm os.FileMode, write func(io.Writer) error) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, dirPerm); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	f, err := renameio.NewPendingFile(path, renameio.WithPermissions(0o600))
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(tmp, r); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
+	defer f.Cleanup()
+	w := bufio.NewWriterSize(f, 64<<10)
+	if err := write(w); err != nil {
 		return err
 	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
+	if err := w.Flush(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), path)
+	if err := f.CloseAtomicallyReplace(); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

@@ -1,15 +1,16 @@
-// Package docker is the Docker plumbing the step plugins share: one client per process and
-// the container selection rules of dockerExec and dockerCp. It is not a step.
+// Package docker is the Docker plumbing the step plugins share: the run's client and the
+// container selection rules of dockerExec and dockerCp. It is not a step.
 package docker
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
-	"sync"
 
+	"github.com/kindlab/playbook/engine"
+	"github.com/kindlab/playbook/internal/fanout"
 	"github.com/moby/moby/client"
 )
 
@@ -19,17 +20,24 @@ const (
 	KindRoleLabel    = "io.x-k8s.kind.role"
 )
 
-var (
-	clientOnce sync.Once
-	shared     *client.Client
-	clientErr  error
-)
+// clientKey names the run's Docker client by the daemon it talks to.
+type clientKey struct{ host string }
 
-// Client returns the process's Docker client (DOCKER_HOST or the default socket; the API
-// version is negotiated with the daemon on first use).
-func Client() (*client.Client, error) {
-	clientOnce.Do(func() { shared, clientErr = client.New(client.FromEnv) })
-	return shared, clientErr
+// Client returns the run's Docker client (DOCKER_HOST or the default socket; the API version
+// is negotiated with the daemon on first use), kept on the runtime: nothing outlives the run.
+func Client(rt *engine.Runtime) (*client.Client, error) {
+	v, err := rt.Shared(clientKey{os.Getenv("DOCKER_HOST")}, func() (any, error) {
+		cli, err := client.New(client.FromEnv)
+		if err != nil {
+			return nil, err
+		}
+		rt.OnRunEnd(func(context.Context) { cli.Close() })
+		return cli, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*client.Client), nil
 }
 
 // Selection says which containers a step acts on; exactly one way must be used.
@@ -68,8 +76,8 @@ type Container struct {
 
 // Resolve connects to the daemon and resolves the selection: what every container step does
 // first.
-func (s Selection) Resolve(ctx context.Context) (*client.Client, []Container, error) {
-	cli, err := Client()
+func (s Selection) Resolve(ctx context.Context, rt *engine.Runtime) (*client.Client, []Container, error) {
+	cli, err := Client(rt)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -82,22 +90,16 @@ func Select(ctx context.Context, cli *client.Client, s Selection) ([]Container, 
 	if len(s.Containers) > 0 {
 		// In parallel: each inspect is a round trip to the daemon before any work starts.
 		out := make([]Container, len(s.Containers))
-		errs := make([]error, len(s.Containers))
-		var wg sync.WaitGroup
-		for i, name := range s.Containers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				info, err := cli.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
-				if err != nil {
-					errs[i] = fmt.Errorf("container %s: %w", name, err)
-					return
-				}
-				out[i] = Container{ID: info.Container.ID, Name: strings.TrimPrefix(info.Container.Name, "/")}
-			}()
-		}
-		wg.Wait()
-		return out, errors.Join(errs...)
+		err := fanout.Each(ctx, len(s.Containers), 0, func(ctx context.Context, i int) error {
+			name := s.Containers[i]
+			info, err := cli.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
+			if err != nil {
+				return fmt.Errorf("container %s: %w", name, err)
+			}
+			out[i] = Container{ID: info.Container.ID, Name: strings.TrimPrefix(info.Container.Name, "/")}
+			return nil
+		})
+		return out, err
 	}
 	filters := client.Filters{}
 	what := "containers matching " + s.Selector

@@ -4,22 +4,23 @@
 package helmchart
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
-	"github.com/kindlab/playbook/internal/atomicfile"
+	"github.com/kindlab/playbook/internal/xdg"
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	"helm.sh/helm/v4/pkg/cli"
+	"helm.sh/helm/v4/pkg/downloader"
+	"helm.sh/helm/v4/pkg/getter"
 	"helm.sh/helm/v4/pkg/registry"
 	repo "helm.sh/helm/v4/pkg/repo/v1"
 )
@@ -32,6 +33,30 @@ type Source struct {
 	Dir     string // the playbook's directory, for relative local paths
 	// PlainHTTP talks to an OCI registry without TLS (a local registry).
 	PlainHTTP bool
+	// Repository and registry credentials and TLS, as helm's --username, --ca-file, ...
+	Username, Password        string
+	CAFile, CertFile, KeyFile string
+	InsecureSkipTLSVerify     bool
+}
+
+// getterOptions are the credentials and TLS settings as Helm's getters take them.
+func (s Source) getterOptions() []getter.Option {
+	opts := []getter.Option{getter.WithInsecureSkipVerifyTLS(s.InsecureSkipTLSVerify), getter.WithPlainHTTP(s.PlainHTTP),
+		getter.WithTimeout(5 * time.Minute)}
+	if s.Username != "" || s.Password != "" {
+		opts = append(opts, getter.WithBasicAuth(s.Username, s.Password))
+	}
+	if s.CAFile != "" || s.CertFile != "" || s.KeyFile != "" {
+		opts = append(opts, getter.WithTLSClientConfig(s.path(s.CertFile), s.path(s.KeyFile), s.path(s.CAFile)))
+	}
+	return opts
+}
+
+func (s Source) path(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(s.Dir, p)
 }
 
 // IsOCI reports whether the chart is an OCI reference.
@@ -59,14 +84,7 @@ func (s Source) LocalPath() string {
 }
 
 // CacheDir is where downloaded charts and indexes are kept.
-func CacheDir() string {
-	base := os.Getenv("XDG_CACHE_HOME")
-	if base == "" {
-		home, _ := os.UserHomeDir()
-		base = filepath.Join(home, ".cache")
-	}
-	return filepath.Join(base, "playbook", "helm")
-}
+func CacheDir() string { return filepath.Join(xdg.CacheHome(), "playbook", "helm") }
 
 // exact reports whether a version names one release, so a cached archive can be trusted
 // without asking the repository.
@@ -113,7 +131,7 @@ func Locate(ctx context.Context, s Source, logf func(string, ...any)) (string, e
 		return p, nil
 	}
 	if s.IsOCI() {
-		return pullOCI(s, logf)
+		return pullOCI(ctx, s, logf)
 	}
 	return downloadFromRepo(ctx, s, logf)
 }
@@ -131,11 +149,26 @@ func Load(ctx context.Context, s Source, logf func(string, ...any)) (*chart.Char
 	return ch, nil
 }
 
+// downloadFromRepo reads the repository's index with Helm's own repository client (its
+// credentials and TLS), and downloads the version it names with Helm's ChartDownloader, unless
+// that version is in the cache already: a version range costs the index alone.
 func downloadFromRepo(ctx context.Context, s Source, logf func(string, ...any)) (string, error) {
-	indexPath := filepath.Join(filepath.Dir(cachedArchive(s, "x")), "index.yaml")
-	logf("fetching the index of %s", s.Repo)
-	if err := fetch(ctx, strings.TrimSuffix(s.Repo, "/")+"/index.yaml", indexPath); err != nil {
+	getters := getter.All(cli.New())
+	cacheDir := filepath.Dir(cachedArchive(s, "x"))
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return "", err
+	}
+	entry := &repo.Entry{Name: "index", URL: s.Repo, Username: s.Username, Password: s.Password,
+		CAFile: s.path(s.CAFile), CertFile: s.path(s.CertFile), KeyFile: s.path(s.KeyFile), InsecureSkipTLSVerify: s.InsecureSkipTLSVerify}
+	r, err := repo.NewChartRepository(entry, getters)
+	if err != nil {
+		return "", err
+	}
+	r.CachePath = cacheDir
+	logf("fetching the index of %s", s.Repo)
+	indexPath, err := r.DownloadIndexFile()
+	if err != nil {
+		return "", fmt.Errorf("repository %s: %w", s.Repo, err)
 	}
 	index, err := repo.LoadIndexFile(indexPath)
 	if err != nil {
@@ -148,25 +181,77 @@ func downloadFromRepo(ctx context.Context, s Source, logf func(string, ...any)) 
 	if len(cv.URLs) == 0 {
 		return "", fmt.Errorf("repository %s lists no download for %s %s", s.Repo, s.Chart, cv.Version)
 	}
-	url, err := repo.ResolveReferenceURL(s.Repo, cv.URLs[0])
-	if err != nil {
-		return "", err
-	}
 	dest := cachedArchive(s, cv.Version)
 	if _, err := os.Stat(dest); err == nil {
 		return dest, nil
 	}
+	url, err := repo.ResolveReferenceURL(s.Repo, cv.URLs[0])
+	if err != nil {
+		return "", err
+	}
 	logf("downloading %s %s", s.Chart, cv.Version)
-	if err := fetch(ctx, url, dest); err != nil {
+	got, err := download(ctx, s, getters, url, "")
+	if err != nil {
 		return "", err
 	}
 	if cv.Digest != "" {
-		if err := checkDigest(dest, cv.Digest); err != nil {
-			os.Remove(dest)
+		if err := checkDigest(got, cv.Digest); err != nil {
+			os.Remove(got)
 			return "", err
 		}
 	}
-	return dest, nil
+	return dest, os.Rename(got, dest)
+}
+
+// download fetches a chart with Helm's ChartDownloader (HTTP or OCI) into the cache's
+// directory, and returns the file it wrote.
+func download(ctx context.Context, s Source, getters getter.Providers, ref, version string) (string, error) {
+	rc, err := registryClient(s)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(CacheDir(), 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(CacheDir(), ".download-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	dl := downloader.ChartDownloader{Out: io.Discard, Verify: downloader.VerifyNever, Getters: getters,
+		Options: append(s.getterOptions(), getter.WithRegistryClient(rc)), RegistryClient: rc,
+		RepositoryConfig: filepath.Join(tmp, "repositories.yaml"), RepositoryCache: tmp, ContentCache: filepath.Join(CacheDir(), "content")}
+	done := make(chan struct{})
+	var path string
+	go func() {
+		defer close(done)
+		path, _, err = dl.DownloadTo(ref, version, tmp)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return "", context.Cause(ctx)
+	}
+	if err != nil {
+		return "", fmt.Errorf("downloading %s: %w", ref, err)
+	}
+	out, err := os.CreateTemp(CacheDir(), ".chart-*.tgz")
+	if err != nil {
+		return "", err
+	}
+	out.Close()
+	return out.Name(), os.Rename(path, out.Name())
+}
+
+func registryClient(s Source) (*registry.Client, error) {
+	opts := []registry.ClientOption{registry.ClientOptWriter(io.Discard)}
+	if s.PlainHTTP {
+		opts = append(opts, registry.ClientOptPlainHTTP())
+	}
+	if s.Username != "" || s.Password != "" {
+		opts = append(opts, registry.ClientOptBasicAuth(s.Username, s.Password))
+	}
+	return registry.NewClient(opts...)
 }
 
 func checkDigest(path, want string) error {
@@ -185,43 +270,18 @@ func checkDigest(path, want string) error {
 	return nil
 }
 
-// fetch downloads url to dest atomically: a cancelled download leaves no half file behind.
-func fetch(ctx context.Context, url, dest string) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	return atomicfile.Write(dest, resp.Body, 0o755)
-}
-
-func pullOCI(s Source, logf func(string, ...any)) (string, error) {
+func pullOCI(ctx context.Context, s Source, logf func(string, ...any)) (string, error) {
 	if !exact(s.Version) {
 		return "", fmt.Errorf("chart %s: an OCI chart needs an exact version", s.Chart)
 	}
-	opts := []registry.ClientOption{registry.ClientOptWriter(io.Discard)}
-	if s.PlainHTTP {
-		opts = append(opts, registry.ClientOptPlainHTTP())
-	}
-	client, err := registry.NewClient(opts...)
+	logf("pulling %s:%s", strings.TrimPrefix(s.Chart, "oci://"), s.Version)
+	got, err := download(ctx, s, getter.All(cli.New()), s.Chart, s.Version)
 	if err != nil {
 		return "", err
 	}
-	ref := strings.TrimPrefix(s.Chart, "oci://") + ":" + s.Version
-	logf("pulling %s", ref)
-	res, err := client.Pull(ref, registry.PullOptWithChart(true))
-	if err != nil {
-		return "", fmt.Errorf("pulling %s: %w", ref, err)
-	}
 	dest := cachedArchive(s, s.Version)
-	return dest, atomicfile.Write(dest, bytes.NewReader(res.Chart.Data), 0o755)
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return "", err
+	}
+	return dest, os.Rename(got, dest)
 }

@@ -2,6 +2,7 @@ package helmchart_test
 
 import (
 	"context"
+	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,6 +22,20 @@ import (
 // and counts the requests made to it.
 func serveRepo(t *testing.T) (string, *atomic.Int32) {
 	t.Helper()
+	var requests atomic.Int32
+	srv := serveChartRepo(t, httptest.NewServer, func(files http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			requests.Add(1)
+			files.ServeHTTP(w, r)
+		})
+	})
+	return srv.URL, &requests
+}
+
+// serveChartRepo packages the demo chart and serves it with its index.yaml, through wrap,
+// on a server that start makes (plain or TLS).
+func serveChartRepo(t *testing.T, start func(http.Handler) *httptest.Server, wrap func(http.Handler) http.Handler) *httptest.Server {
+	t.Helper()
 	ch, err := loader.Load("../../steps/testdata/charts/demo")
 	if err != nil {
 		t.Fatal(err)
@@ -34,12 +49,7 @@ func serveRepo(t *testing.T) (string, *atomic.Int32) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var requests atomic.Int32
-	files := http.FileServer(http.Dir(dir))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		files.ServeHTTP(w, r)
-	}))
+	srv := start(wrap(http.FileServer(http.Dir(dir))))
 	t.Cleanup(srv.Close)
 	index := repo.NewIndexFile()
 	if err := index.MustAdd(ch.Metadata, filepath.Base(archive), srv.URL, digest); err != nil {
@@ -48,7 +58,7 @@ func serveRepo(t *testing.T) (string, *atomic.Int32) {
 	if err := index.WriteFile(filepath.Join(dir, "index.yaml"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return srv.URL, &requests
+	return srv
 }
 
 func TestRepoChartIsCachedAndReusedWithoutNetwork(t *testing.T) {
@@ -106,5 +116,43 @@ func unwrapAll(err error) error {
 			return err
 		}
 		err = u.Unwrap()
+	}
+}
+
+// A repository that wants a password and serves TLS with its own CA: the credentials and the
+// CA file reach Helm's getters, and without them the download fails.
+func TestRepoWithBasicAuthAndTLS(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	srv := serveChartRepo(t, httptest.NewTLSServer, func(files http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if user, pass, ok := r.BasicAuth(); !ok || user != "lab" || pass != "s3cret-pass" {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			files.ServeHTTP(w, r)
+		})
+	})
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644)
+
+	nolog := func(string, ...any) {}
+	good := helmchart.Source{Repo: srv.URL, Chart: "demo", Version: "0.1.0", Username: "lab", Password: "s3cret-pass", CAFile: ca}
+	path, err := helmchart.Locate(context.Background(), good, nolog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loader.Load(path); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	noPassword := good
+	noPassword.Password = ""
+	if _, err := helmchart.Locate(context.Background(), noPassword, nolog); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("without the password: %v", err)
+	}
+	noCA := good
+	noCA.CAFile = ""
+	if _, err := helmchart.Locate(context.Background(), noCA, nolog); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("without the CA: %v", err)
 	}
 }

@@ -3,10 +3,14 @@
 package kube
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
-	"sync"
+	"time"
+
+	"github.com/kindlab/playbook/engine"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -33,32 +37,68 @@ type Client struct {
 	discovery discovery.CachedDiscoveryInterface
 	mapper    *restmapper.DeferredDiscoveryRESTMapper
 	expander  meta.RESTMapper
+	namespace string // the kubeconfig context's, or "default"
 }
 
-var (
-	clientsMu sync.Mutex
-	clients   = map[string]*Client{}
-)
+// clientKey names a client by what it connects with: the kubeconfig's content and the
+// context. kind gives a recreated cluster a new port and CA in the same file, so a key by
+// path would keep talking to the old one.
+type clientKey struct {
+	sum     [sha256.Size]byte
+	context string
+}
 
-// Connect returns a client for the target, reusing one per kubeconfig and context so that
-// steps in one run share discovery instead of asking the server again. dir resolves a
-// relative kubeconfig path (the playbook's directory).
-func Connect(t Target, dir string) (*Client, error) {
+// Connect returns the run's client for the target, made once per kubeconfig content and
+// context and kept on the runtime, as kind's ActionContext keeps what one create needs: steps
+// of a run share discovery, and nothing outlives the run.
+func Connect(rt *engine.Runtime, t Target) (*Client, error) {
+	cc, key, err := load(t, rt.Dir())
+	if err != nil {
+		return nil, err
+	}
+	v, err := rt.Shared(key, func() (any, error) { return connect(cc) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Client), nil
+}
+
+// ConnectOnce is a client for one use outside a run (plan asking the cluster's version).
+func ConnectOnce(t Target, dir string) (*Client, error) {
+	cc, _, err := load(t, dir)
+	if err != nil {
+		return nil, err
+	}
+	return connect(cc)
+}
+
+func load(t Target, dir string) (clientcmd.ClientConfig, clientKey, error) {
 	path := t.Kubeconfig
 	if path != "" && !filepath.IsAbs(path) {
 		path = filepath.Join(dir, path)
-	}
-	key := path + "\x00" + t.Context
-	clientsMu.Lock()
-	defer clientsMu.Unlock()
-	if c, ok := clients[key]; ok {
-		return c, nil
 	}
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if path != "" {
 		rules.ExplicitPath = path
 	}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: t.Context}).ClientConfig()
+	raw, err := rules.Load()
+	if err != nil {
+		return nil, clientKey{}, fmt.Errorf("kubeconfig: %w", err)
+	}
+	content, err := clientcmd.Write(*raw)
+	if err != nil {
+		return nil, clientKey{}, fmt.Errorf("kubeconfig: %w", err)
+	}
+	cc := clientcmd.NewNonInteractiveClientConfig(*raw, t.Context, &clientcmd.ConfigOverrides{CurrentContext: t.Context}, rules)
+	return cc, clientKey{sha256.Sum256(content), t.Context}, nil
+}
+
+func connect(cc clientcmd.ClientConfig) (*Client, error) {
+	cfg, err := cc.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	ns, _, err := cc.Namespace()
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
@@ -69,8 +109,20 @@ func Connect(t Target, dir string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	clients[key] = c
+	c.namespace = ns
 	return c, nil
+}
+
+// Namespace is the namespace a step acts in: the one it names, else the kubeconfig
+// context's, else "default", as kubectl chooses.
+func (c *Client) Namespace(named string) string {
+	switch {
+	case named != "":
+		return named
+	case c.namespace != "":
+		return c.namespace
+	}
+	return "default"
 }
 
 func newClient(cfg *rest.Config) (*Client, error) {
@@ -99,15 +151,56 @@ func (c *Client) MappingFor(kind, apiVersion string) (*meta.RESTMapping, error) 
 		return c.mapping(gv.WithKind(kind))
 	}
 	resource, group, _ := strings.Cut(strings.ToLower(kind), ".")
-	gvk, err := c.expander.KindFor(schema.GroupVersionResource{Group: group, Resource: resource})
+	gvr := schema.GroupVersionResource{Group: group, Resource: resource}
+	gvk, err := c.expander.KindFor(gvr)
 	if err != nil {
 		c.mapper.Reset()
-		gvk, err = c.expander.KindFor(schema.GroupVersionResource{Group: group, Resource: resource})
-		if err != nil {
+		gvk, err = c.expander.KindFor(gvr)
+		if meta.IsNoMatchError(err) {
 			return nil, fmt.Errorf("the server has no kind %q", kind)
+		}
+		if err != nil && !meta.IsAmbiguousError(err) {
+			// Not an unknown kind: the server could not be asked (down, moved, refused).
+			return nil, fmt.Errorf("asking %s for its kinds: %w", c.Config.Host, err)
+		}
+	}
+	if err != nil || !builtinGroup(gvk.Group) {
+		if ambiguous := c.unambiguous(kind, gvr); ambiguous != nil {
+			return nil, ambiguous
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	return c.mapping(gvk)
+}
+
+// unambiguous refuses to guess between API groups of custom resources. Where Kubernetes
+// decides (events are core's, not events.k8s.io's) the kind is picked as kubectl picks it, but
+// `widgets` served by two CRDs would read one of them, perhaps not the one meant, and report a
+// missing object rather than a question that cannot be answered.
+func (c *Client) unambiguous(name string, gvr schema.GroupVersionResource) error {
+	kinds, err := c.expander.KindsFor(gvr)
+	if err != nil {
+		return err
+	}
+	var groups []string
+	for _, k := range kinds {
+		if !slices.Contains(groups, k.Group) {
+			groups = append(groups, k.Group)
+		}
+	}
+	if len(groups) < 2 {
+		return nil
+	}
+	return fmt.Errorf("kind %q is served by %d API groups (%s): write it with its group, as %s.%s, or set apiVersion",
+		name, len(groups), strings.Join(groups, ", "), gvr.Resource, groups[0])
+}
+
+// builtinGroup reports whether a group is Kubernetes' own: the core group, a dotless one
+// (apps, batch) or one under k8s.io.
+func builtinGroup(group string) bool {
+	return group == "" || !strings.Contains(group, ".") || strings.HasSuffix(group, ".k8s.io")
 }
 
 func (c *Client) mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
@@ -128,3 +221,39 @@ func (c *Client) ResetDiscovery() { c.mapper.Reset() }
 
 // Namespaced reports whether objects of the mapping live in a namespace.
 func Namespaced(m *meta.RESTMapping) bool { return m.Scope.Name() == meta.RESTScopeNameNamespace }
+
+// NamespaceOf is Client.Namespace without a client: for Helm, which makes its own.
+func NamespaceOf(t Target, dir, named string) string {
+	if named != "" {
+		return named
+	}
+	if cc, _, err := load(t, dir); err == nil {
+		if ns, _, err := cc.Namespace(); err == nil && ns != "" {
+			return ns
+		}
+	}
+	return "default"
+}
+
+// ServerVersion asks the cluster its Kubernetes version, giving up after timeout.
+func ServerVersion(t Target, dir string, timeout time.Duration) (string, error) {
+	cc, _, err := load(t, dir)
+	if err != nil {
+		return "", err
+	}
+	cfg, err := cc.ClientConfig()
+	if err != nil {
+		return "", err
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.Timeout = timeout
+	d, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return "", err
+	}
+	v, err := d.ServerVersion()
+	if err != nil {
+		return "", err
+	}
+	return v.GitVersion, nil
+}

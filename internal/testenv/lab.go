@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/kind/pkg/cluster"
 )
 
 // LabImage returns the offline kind lab's node image (hack/lab/build.sh): PLAYBOOK_LAB_IMAGE
@@ -36,6 +38,7 @@ func labBuild(t testing.TB, env, script, what string) string {
 	}
 	Docker(t)
 	cmd := exec.Command("bash", filepath.Join(repoRoot(t), "hack", "lab", script))
+	cmd.Env = buildEnv()
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -50,5 +53,19 @@ func Root(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		unavailable(t, "root", os.ErrPermission)
+	}
+}
+
+// DeleteKindCluster removes a kind cluster a test made, if it is there. The kubeconfig it
+// names is a throwaway: kind must not edit the user's or the test servers' kubeconfig.
+func DeleteKindCluster(t testing.TB, name string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "kubeconfig")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := cluster.NewProvider().Delete(name, filepath.Join(dir, "kubeconfig")); err != nil {
+		t.Errorf("deleting kind cluster %s: %v", name, err)
 	}
 }
