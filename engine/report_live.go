@@ -8,7 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/charmbracelet/x/ansi"
+	"github.com/clipperhouse/displaywidth"
+	"github.com/clipperhouse/uax29/v2/graphemes"
 )
 
 // LiveReporter is the terminal view: finished steps scroll by as lines, and the steps still
@@ -220,20 +221,25 @@ func (r *LiveReporter) redraw() {
 }
 
 // cut makes text fit in width terminal cells: escape sequences and control characters a
-// command printed are dropped, and wide characters count two cells.
+// command printed are dropped, a tab is a space, and wide characters (CJK, emoji) count two
+// cells. Text is taken by grapheme cluster, so a cut never splits a character.
 func cut(text string, width int) string {
-	text = ansi.Strip(text)
-	text = strings.Map(func(c rune) rune {
+	var b strings.Builder
+	g := graphemes.FromString(text)
+	g.AnsiEscapeSequences = true // one cluster each, so they can be dropped whole
+	for g.Next() {
+		v := g.Value()
 		switch {
-		case c == '\t':
-			return ' '
-		case c < 0x20 || c == 0x7f:
-			return -1
+		case v == "\t":
+			b.WriteByte(' ')
+		case v[0] == 0x1b, v[0] < 0x20, v[0] == 0x7f:
+		default:
+			b.WriteString(v)
 		}
-		return c
-	}, text)
-	if ansi.StringWidth(text) <= width {
+	}
+	text = b.String()
+	if displaywidth.String(text) <= width {
 		return text
 	}
-	return ansi.Truncate(text, width, "…")
+	return displaywidth.TruncateString(text, width, "…")
 }

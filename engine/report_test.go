@@ -99,3 +99,20 @@ func TestLiveReporterRedrawsAndEndsClean(t *testing.T) {
 		t.Errorf("no summary in %q", out)
 	}
 }
+
+// A parallel loop shows how many items are done of how many, and the latest line of each
+// item that is running, not only of one.
+func TestLiveReporterShowsEveryRunningItem(t *testing.T) {
+	resetProbes()
+	var buf syncBuffer
+	live := engine.NewLiveReporter(&buf, engine.LiveOptions{Size: func() (int, int) { return 80, 24 }})
+	pb := mustLoad(t, header+"steps:\n  - name: fan out\n    loop: [a, b, c]\n    parallel: 3\n    probe: {key: \"item-${{ item }}\", sleep: 400ms}\n")
+	_, _ = pb.Run(t.Context(), engine.RunOptions{Reporters: []engine.Reporter{live}})
+	live.Close()
+	out := buf.String()
+	for _, want := range []string{"0/3", "probe item-a attempt 1", "probe item-b attempt 1", "probe item-c attempt 1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the live view never showed %q:\n%q", want, out)
+		}
+	}
+}

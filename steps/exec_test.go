@@ -202,3 +202,14 @@ func processAlive(pid int) bool {
 	fields := strings.Fields(string(data))
 	return len(fields) > 2 && fields[2] != "Z"
 }
+
+// A retried failure is said once per attempt: in the retry line, not again as output.
+func TestRetriedFailureIsSaidOnce(t *testing.T) {
+	_, lines, err := loadRun(t, "vars: {n: 1}\nsteps:\n  - {name: check, retry: {attempts: 2, delay: 10ms}, assert: {that: [\"vars.n == 2\"]}}\n")
+	if err == nil || !strings.Contains(err.Error(), "after 2 attempts: false: vars.n == 2 where vars.n = 1") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(lines) != 0 {
+		t.Errorf("the failure was also printed as output: %q", lines)
+	}
+}

@@ -206,3 +206,36 @@ func (s *syncBuilder) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// A second Ctrl-C stops the cleanup too, and the run says so instead of "(finally steps ran)".
+func TestSecondInterruptStopsTheCleanup(t *testing.T) {
+	pb := writePlaybook(t, "steps:\n  - {name: long, exec: {argv: [sleep, '60']}}\nfinally:\n  - {name: slow cleanup, exec: {argv: [sleep, '60']}}\n  - {name: later cleanup, log: {message: never}}\n")
+	cmd := exec.Command(binary, "run", pb)
+	cmd.Env = append(os.Environ(), "CI=true")
+	var out syncBuilder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor := func(text string) {
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(out.String(), text) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitFor("long (exec)")
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	waitFor("finally: slow cleanup (exec)")
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Fatalf("err = %v, want exit 130\n%s", err, out.String())
+	}
+	text := out.String()
+	if strings.Contains(text, "(finally steps ran)") || !strings.Contains(text, "finally steps were stopped by a second interrupt") {
+		t.Errorf("the summary does not say the cleanup was stopped:\n%s", text)
+	}
+	if !strings.Contains(text, "later cleanup") || strings.Contains(text, "never") {
+		t.Errorf("the cleanup step after the stopped one is not reported as not run:\n%s", text)
+	}
+}

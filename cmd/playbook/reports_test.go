@@ -13,7 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/charmbracelet/x/ansi"
+	"github.com/clipperhouse/displaywidth"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -233,7 +233,7 @@ func TestLiveViewInTmux(t *testing.T) {
 				screen := tmuxRun(t, width, args)
 				for i, line := range strings.Split(screen, "\n") {
 					// Scrolled output may wrap (-v prints it whole); the live area never may.
-					if w := ansi.StringWidth(line); w > width && !verbose {
+					if w := displaywidth.String(line); w > width && !verbose {
 						t.Errorf("line %d is %d cells wide: %q", i, w, line)
 					}
 					if r, _ := utf8.DecodeRuneInString(line); strings.ContainsRune(strings.Join(spinnerFrames, ""), r) {

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Side by side with the seed: its kpr-ebpf script (bench/seed/kpr-ebpf.sh, changed only where the
+# lab needs it) and `playbook run playbooks/kpr-ebpf.yaml`, each timed from nothing to "the
+# demo's NodePort answers", on the lab's images, twice each, alternating. The seed's CLIs (kind,
+# helm, kubectl) are built from the Go module proxy at the versions this module uses.
+#   bash bench/seed.sh      (not CI; about 12 minutes; rewrites its section of bench/RESULTS.md)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+log() { printf 'seed: %s\n' "$*" >&2; }
+
+servers=$(bash hack/testenv.sh up)
+eval "$servers"
+bin=${XDG_CACHE_HOME:-$HOME/.cache}/kindlab-bench/bin
+[[ -x $bin/kind ]] || GOBIN=$bin go install "sigs.k8s.io/kind@$(go list -m -f '{{.Version}}' sigs.k8s.io/kind)"
+[[ -x $bin/helm ]] || GOBIN=$bin go install "helm.sh/helm/v4/cmd/helm@$(go list -m -f '{{.Version}}' helm.sh/helm/v4)"
+kube=$(bash hack/kube-build.sh kubectl)
+export PATH=$bin:$kube:$PATH
+node_image=$(bash hack/lab/build.sh)
+images=$(bash hack/lab/cilium-build.sh)
+work=$(mktemp -d)
+go build -o "$work/playbook" ./cmd/playbook
+export KUBECONFIG=$work/kubeconfig XDG_STATE_HOME=$work/state
+cluster=cilium-kubeproxy-replacement-ebpf
+trap 'kind delete cluster --name $cluster >/dev/null 2>&1 || true' EXIT
+
+now() { date +%s.%N; }
+since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$1" "$(now)"; }
+
+seed_run() {
+  kind delete cluster --name $cluster >/dev/null 2>&1 || true
+  local start ip
+  start=$(now)
+  NODE_IMAGE=$node_image LAB_IMAGES=$images CILIUM_CHART=$root/../shared/charts/cilium-1.20.0.tgz \
+    bash bench/seed/kpr-ebpf.sh > "$work/seed-$1.log" 2>&1
+  kubectl apply -f bench/seed/cni-demo.yaml >> "$work/seed-$1.log" 2>&1
+  ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$cluster-worker")
+  for _ in $(seq 1200); do
+    curl -sf --max-time 2 "http://$ip:32000/" >/dev/null && { since "$start"; return; }
+    sleep 0.5
+  done
+  log "the seed's NodePort never answered; see $work/seed-$1.log"
+  exit 1
+}
+
+playbook_run() {
+  kind delete cluster --name $cluster >/dev/null 2>&1 || true
+  "$work/playbook" run playbooks/kpr-ebpf.yaml --vars-file playbooks/vars/lab.yaml \
+    --var "nodeImage=$node_image" --var recreate=true -o json > "$work/playbook-$1.json" || true
+  # The same point as the seed's: the step that asks the demo's NodePort from the host.
+  python3 - "$work/playbook-$1.json" <<'PY'
+import json, sys
+from datetime import datetime
+events = [json.loads(l) for l in open(sys.argv[1])]
+t = lambda e: datetime.fromisoformat(e["time"].replace("Z", "+00:00"))
+start = next(e for e in events if e["type"] == "run-started")
+done = next(e for e in events if e["type"] == "step-finished" and e.get("id") == "assert-nodeport")
+assert done["status"] == "succeeded", done
+print(f"{(t(done) - t(start)).total_seconds():.1f}")
+PY
+}
+
+declare -a seed pb
+for i in 1 2; do
+  log "run $i: the seed's script"
+  seed+=("$(seed_run "$i")")
+  log "run $i: playbook"
+  pb+=("$(playbook_run "$i")")
+done
+log "seed: ${seed[*]} s; playbook: ${pb[*]} s"
+
+python3 - "$root/bench/RESULTS.md" "${seed[@]}" "${pb[@]}" <<'PY'
+import re, statistics, sys
+path, s1, s2, p1, p2 = sys.argv[1:]
+seed, pb = [float(s1), float(s2)], [float(p1), float(p2)]
+section = f"""<!-- seed: bench/seed.sh writes this section -->
+## 7. Side by side with the seed: kpr-ebpf to "the demo's NodePort answers"
+
+`bash bench/seed.sh`, on the lab's images (Cilium 1.20.0, the lab's kind node), two runs each,
+alternating, each from no cluster. The seed's script (`bench/seed/kpr-ebpf.sh`) is its own,
+changed only where the lab needs it (marked `lab:`: the node image, `kind load` instead of a
+registry, the local 1.20 chart and its spellings, `docker exec -i`), with kind, helm and kubectl
+built from the Go module proxy; then its demo, and `curl` until the NodePort answers.
+`playbook run playbooks/kpr-ebpf.yaml --vars-file playbooks/vars/lab.yaml` to the end of its
+`assert-nodeport` step, which has by then also checked cilium-config, every agent's status,
+kube-proxy, the nodes' iptables and Cilium's load-balancer table.
+
+| | run 1 | run 2 | mean |
+|---|---|---|---|
+| the seed's script, its demo, `curl` until the NodePort answers | {seed[0]:.1f} s | {seed[1]:.1f} s | {statistics.mean(seed):.1f} s |
+| `playbook run` to `assert-nodeport` | {pb[0]:.1f} s | {pb[1]:.1f} s | {statistics.mean(pb):.1f} s |
+<!-- /seed -->
+"""
+text = open(path).read()
+if "<!-- seed:" in text:
+    text = re.sub(r"<!-- seed:.*?<!-- /seed -->\n", lambda _: section, text, flags=re.S)
+else:
+    text = text.rstrip("\n") + "\n\n" + section
+open(path, "w").write(text)
+PY
+log "wrote bench/RESULTS.md"
