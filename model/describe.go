@@ -30,7 +30,9 @@ func Describe(n *yaml.Node) string {
 // Suggest returns the candidate closest to word by edit distance, or "" when none is close
 // enough to be a plausible typo (so that unrelated words do not get silly suggestions).
 func Suggest(word string, candidates []string) string {
-	best, bestDist := "", len(word)/2+2
+	// A third of the word, plus one: "whne" and "exce" still find their words, while
+	// "frobnicate" does not become "validate".
+	best, bestDist := "", len([]rune(word))/3+2
 	for _, c := range candidates {
 		d := textdist.Distance(word, c)
 		if d < bestDist || (d == bestDist && best != "" && c < best) {
