@@ -114,9 +114,11 @@ hf fanout --warmup 1 --runs 5 -n playbook-1 "$pb run $work/fanout-1.yaml --state
 
 # 5. Expressions, and the in-process engine overhead.
 log "Go benchmarks"
-go test ./engine -run '^$' -bench 'ExprEval|EngineOverhead' -benchtime 2s -count 5 > "$work/gobench.txt"
+go test ./engine -run '^$' -bench 'ExprEval|EngineOverhead' -benchtime 2s -count 5 > "$work/gobench.txt" ||
+  { cat "$work/gobench.txt" >&2; exit 1; }
 # 6. Scale and memory: validate 1,000 to 50,000 steps; one exec step printing a 100 MB line.
-go test ./bench -run '^$' -bench 'ValidateScale|ExecHugeLine' -benchtime 5x > "$work/gobench-process.txt"
+go test ./bench -run '^$' -bench 'ValidateScale|ExecHugeLine' -benchtime 5x > "$work/gobench-process.txt" ||
+  { cat "$work/gobench-process.txt" >&2; exit 1; }
 
 python3 bench/report.py "$work" "$root/bench/RESULTS.md" "$bin/task" "$kubectl"
 log "wrote bench/RESULTS.md"

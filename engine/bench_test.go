@@ -13,13 +13,14 @@ func noopPlaybook(n int) string {
 	var b strings.Builder
 	b.WriteString(header + "vars: {cluster: demo}\nsteps:\n")
 	for i := range n {
-		fmt.Fprintf(&b, "  - name: step %d\n    assert: {that: [\"vars.cluster == 'demo'\"]}\n", i)
+		fmt.Fprintf(&b, "  - name: step %d\n    check: {that: [\"vars.cluster == 'demo'\"]}\n", i)
 	}
 	return b.String()
 }
 
-// BenchmarkEngineOverhead runs a 10,000-step playbook of no-op asserts and reports the
-// engine's cost per step (load excluded; see BenchmarkLoad).
+// BenchmarkEngineOverhead runs a 10,000-step playbook of no-op checks (the test step type
+// that stands for assert) and reports the engine's cost per step (load excluded; see
+// BenchmarkLoad).
 func BenchmarkEngineOverhead(b *testing.B) {
 	const steps = 10_000
 	pb := mustLoad(b, noopPlaybook(steps))
@@ -42,7 +43,7 @@ func BenchmarkLoad(b *testing.B) {
 
 // BenchmarkAssertStep measures a one-step run of a typical compiled assertion.
 func BenchmarkAssertStep(b *testing.B) {
-	pb := mustLoad(b, header+"vars: {port: 32000}\nsteps:\n  - name: a\n    id: a\n    probe: {key: x, value: {spec: {ports: [{nodePort: 32000}]}}}\n  - name: check\n    assert: {that: [\"steps.a.outputs.value.spec.ports[0].nodePort == vars.port\"]}\n")
+	pb := mustLoad(b, header+"vars: {port: 32000}\nsteps:\n  - name: a\n    id: a\n    probe: {key: x, value: {spec: {ports: [{nodePort: 32000}]}}}\n  - name: check\n    check: {that: [\"steps.a.outputs.value.spec.ports[0].nodePort == vars.port\"]}\n")
 	pb.Steps = pb.Steps[1:]
 	b.ResetTimer()
 	for b.Loop() {
