@@ -19,7 +19,7 @@ func TestOutputsOfAStepThatDidNotSucceed(t *testing.T) {
 		{"skipped by when", "steps:\n  - {name: make temp dir, id: tmp, when: \"env('PB_NEVER', 'no') == 'yes'\", echo: {stdout: /tmp/x}}\n  - {name: clean, shell: {script: \"rm -rf ${{ steps.tmp.outputs.stdout }}/*\"}}\n",
 			engine.RunOptions{}, `pb.yaml:6:35: shell.script: steps.tmp.outputs.stdout: step "make temp dir" has no outputs: it was skipped: when: env('PB_NEVER', 'no') == 'yes'; read them only when it succeeded (when: steps["tmp"].status == 'succeeded'), or give a default (steps["tmp"].outputs.NAME ?? 'value')`},
 		{"not selected", "steps:\n  - {name: make temp dir, id: tmp, echo: {stdout: /tmp/x}}\n  - {name: clean, id: clean, shell: {script: \"rm -rf ${{ steps.tmp.outputs.stdout }}/*\"}}\n",
-			engine.RunOptions{StartAt: "clean"}, `it was skipped: not selected (--start-at clean)`},
+			engine.RunOptions{StartAt: "clean"}, `it did not run: not selected (--start-at clean)`},
 		{"failed, errors ignored", "steps:\n  - {name: make temp dir, id: tmp, ignoreErrors: true, echo: {stdout: /tmp/x, exitCode: 1}}\n  - {name: clean, shell: {script: \"rm -rf ${{ steps.tmp.outputs.stdout }}/*\"}}\n",
 			engine.RunOptions{}, `step "make temp dir" has no outputs: it failed (ignoreErrors let the run go on)`},
 	}

@@ -150,9 +150,12 @@ func (r *runner) runMain(ctx, mainCtx context.Context, selected []bool, why stri
 			r.em.emit(ev)
 			continue
 		}
+		// Left out by --only or --start-at: not-run, not skipped, so that a check of
+		// `status in ['succeeded', 'skipped']` (a when that said no) does not pass for a step
+		// this run never tried.
 		if !selected[i] {
-			r.record(s, StatusSkipped, nil, why)
-			r.result.Steps[s.Name] = StatusSkipped
+			r.record(s, StatusNotRun, nil, why)
+			r.result.Steps[s.Name] = StatusNotRun
 			continue
 		}
 		fingerprint := r.resume.fingerprint(s, r.steps)

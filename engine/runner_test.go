@@ -170,6 +170,23 @@ func TestOnlyAndStartAt(t *testing.T) {
 	}
 }
 
+// A step left out by --only or --start-at did not run; it was not skipped by its when. A
+// verdict that accepts skipped checks must not pass for checks that were never tried.
+func TestUnselectedStepsAreNotRun(t *testing.T) {
+	body := header + "steps:\n  - {name: one, id: one, say: {message: '1'}}\n  - {name: two, id: two, when: false, say: {message: '2'}}\n  - {name: three, id: three, say: {message: \"${{ steps.one.status }} ${{ steps.two.status }}\"}}\n"
+	pb := mustLoad(t, body)
+	c, res, err := run(t, pb, engine.RunOptions{Only: []string{"two", "three"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.lines(), ","); got != "not-run skipped" {
+		t.Errorf("three said %q, want %q", got, "not-run skipped")
+	}
+	if res.Steps["one"] != engine.StatusNotRun || res.Steps["two"] != engine.StatusSkipped {
+		t.Errorf("result: one %s, two %s", res.Steps["one"], res.Steps["two"])
+	}
+}
+
 // Cancelling the run's context (what Ctrl-C does) stops the current step promptly, skips the
 // rest and still runs finally, whose context is separate.
 func TestInterruptRunsFinally(t *testing.T) {

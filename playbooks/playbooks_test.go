@@ -2,6 +2,7 @@ package playbooks_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -34,6 +35,24 @@ func TestPlaybooksLoadWithTheirDefaults(t *testing.T) {
 	for mode, cluster := range seedNames {
 		if got := load(t, mode).Vars["cluster"]; got != cluster {
 			t.Errorf("%s: cluster %v, the seed used %s", mode, got, cluster)
+		}
+	}
+}
+
+// `--only verdict` runs no check, so it must not say the mode holds: a check that did not run
+// proves nothing (it passed before, because unselected steps counted as skipped).
+func TestVerdictFailsWhenNoCheckRan(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	for _, mode := range modes {
+		res, err := load(t, mode).Run(context.Background(), engine.RunOptions{Only: []string{"verdict"}})
+		var stepErr *engine.StepError
+		if !errors.As(err, &stepErr) || res.Steps[stepErr.Step] != engine.StatusFailed {
+			t.Fatalf("%s --only verdict: %v, want the verdict to fail", mode, err)
+		}
+		for _, want := range []string{mode + ": the cluster is not proven", "assert-config not-run", "assert-nodeport not-run", "--start-at cilium-config"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s --only verdict: %q does not say %q", mode, err, want)
+			}
 		}
 	}
 }
