@@ -78,9 +78,51 @@ func BenchmarkFanOut(b *testing.B) {
 }
 
 func fanOut(b *testing.B, n int) {
+	group := startSleepers(b, n)
+	pb := loadPlaybook(b, "steps:\n  - name: fan out\n    dockerExec: {selector: kindlab.bench="+group+", argv: [sleep, '1']}\n")
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := pb.Run(context.Background(), engine.RunOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/run")
+}
+
+// BenchmarkCancelStop cancels a step half a second into a command that would run for a
+// minute, and reports how long the step took to stop after the cancel: for exec, the kill of
+// its process group; for dockerExec, also the kill of the command inside two containers.
+func BenchmarkCancelStop(b *testing.B) {
+	b.Run("exec", func(b *testing.B) {
+		cancelStop(b, "steps:\n  - name: long\n    exec: {shell: 'trap \"\" TERM; sleep 60 & wait'}\n")
+	})
+	b.Run("dockerExec", func(b *testing.B) {
+		group := startSleepers(b, 2)
+		cancelStop(b, "steps:\n  - name: long\n    dockerExec: {selector: kindlab.bench="+group+", shell: 'sleep 61 & sleep 62'}\n")
+	})
+}
+
+func cancelStop(b *testing.B, body string) {
+	pb := loadPlaybook(b, body)
+	var stopping time.Duration
+	for b.Loop() {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancelled := make(chan time.Time, 1)
+		time.AfterFunc(500*time.Millisecond, func() { cancelled <- time.Now(); cancel() })
+		if _, err := pb.Run(ctx, engine.RunOptions{}); err == nil {
+			b.Fatal("the cancelled run succeeded")
+		}
+		stopping += time.Since(<-cancelled)
+	}
+	b.ReportMetric(float64(stopping.Milliseconds())/float64(b.N), "ms-to-stop")
+}
+
+// startSleepers starts n containers of the test image that sleep, labelled with a group of
+// the benchmark's own, and removes them when it ends.
+func startSleepers(b *testing.B, n int) (group string) {
 	cli := testenv.Docker(b)
 	image := testenv.Image(b, cli)
-	group := testenv.Name(b, "fan")
+	group = testenv.Name(b, "stop")
 	for i := range n {
 		created, err := cli.ContainerCreate(context.Background(), client.ContainerCreateOptions{Name: fmt.Sprintf("%s-%d", group, i), Image: image,
 			Config: &container.Config{Cmd: []string{"sleep", "3600"}, Labels: map[string]string{"kindlab.bench": group}}})
@@ -94,12 +136,5 @@ func fanOut(b *testing.B, n int) {
 			b.Fatal(err)
 		}
 	}
-	pb := loadPlaybook(b, "steps:\n  - name: fan out\n    dockerExec: {selector: kindlab.bench="+group+", argv: [sleep, '1']}\n")
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := pb.Run(context.Background(), engine.RunOptions{}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/run")
+	return group
 }

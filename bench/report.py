@@ -62,6 +62,7 @@ for m in re.finditer(r"^Benchmark(\S+?)-\d+\s+\d+\s+\d+ ns/op\s+([\d.]+) MB-peak
     process[m.group(1)] = (float(m.group(3)), float(m.group(2)))
 scale = {n: process[f"ValidateScale/steps={n}"] for n in (1000, 10000, 50000)}
 huge = process["ExecHugeLine"]
+stop = {m.group(1): float(m.group(2)) for m in re.finditer(r"^BenchmarkCancelStop/(\S+?)-\d+\s+\d+\s+\d+ ns/op\s+([\d.]+) ms-to-stop", open(f"{work}/gobench-stop.txt").read(), re.M)}
 
 
 def verdict(ok):
@@ -74,6 +75,9 @@ lines = f"""# Benchmarks
 
 Made by `bash bench/run.sh` on {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; run it again to refresh this
 file. Medians; whole-process times unless said otherwise.
+Absolute times follow the speed of the shared machine on the day (the same code has started in
+37 ms on one day and 58 ms on another); compare them with the other tools' times from the same
+run, not across runs.
 
 Machine: {cpu()}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores, Linux {platform.release()}.
 Versions: {version('go', 'version')}; playbook at {version('git', 'rev-parse', '--short', 'HEAD')};
@@ -156,6 +160,16 @@ Helm, kind and the Docker SDK) and what their packages build when they start. St
 is package initialisation, which Go runs for every linked package before main; the largest
 parts are lookup tables of go-runewidth (linked through Helm's action package) and
 JSON-schema and validator tables of Helm's dependencies.
+
+## 7. Stopping
+
+`go test ./bench -bench CancelStop`: a step cancelled half a second into a command that would
+run for a minute; the time from the cancel to the run's return.
+
+| | time to stop |
+|---|---|
+| exec, a shell that ignores SIGTERM (SIGKILL follows after 800 ms) | {stop['exec']:.0f} ms |
+| dockerExec in 2 containers, the command killed inside each | {stop['dockerExec']:.0f} ms |
 """
 previous = open(out).read() if os.path.exists(out) else ""
 seed = re.search(r"<!-- seed:.*?<!-- /seed -->\n", previous, re.S)

@@ -120,5 +120,9 @@ go test ./engine -run '^$' -bench 'ExprEval|EngineOverhead' -benchtime 2s -count
 go test ./bench -run '^$' -bench 'ValidateScale|ExecHugeLine' -benchtime 5x > "$work/gobench-process.txt" ||
   { cat "$work/gobench-process.txt" >&2; exit 1; }
 
+# 7. Stopping: how long a cancelled step takes to stop (exec, and dockerExec in two containers).
+go test ./bench -run '^$' -bench 'CancelStop' -benchtime 5x > "$work/gobench-stop.txt" ||
+  { cat "$work/gobench-stop.txt" >&2; exit 1; }
+
 python3 bench/report.py "$work" "$root/bench/RESULTS.md" "$bin/task" "$kubectl"
 log "wrote bench/RESULTS.md"

@@ -101,7 +101,7 @@ import re, statistics, sys
 path, breakdown, s1, s2, p1, p2 = sys.argv[1:]
 seed, pb = [float(s1), float(s2)], [float(p1), float(p2)]
 section = f"""<!-- seed: bench/seed.sh writes this section -->
-## 7. Side by side with the seed: kpr-ebpf to "the demo's NodePort answers"
+## 8. Side by side with the seed: kpr-ebpf to "the demo's NodePort answers"
 
 `bash bench/seed.sh`, on the lab's images (Cilium 1.20.0, the lab's kind node), two runs each,
 alternating, each from no cluster. The seed's script (`bench/seed/kpr-ebpf.sh`) is its own,
