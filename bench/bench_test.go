@@ -14,8 +14,6 @@ import (
 	"github.com/kindlab/playbook/engine"
 	"github.com/kindlab/playbook/internal/testenv"
 	_ "github.com/kindlab/playbook/steps"
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
 )
 
 func loadPlaybook(b *testing.B, body string, vars ...string) *engine.Plan {
@@ -117,24 +115,9 @@ func cancelStop(b *testing.B, body string) {
 	b.ReportMetric(float64(stopping.Milliseconds())/float64(b.N), "ms-to-stop")
 }
 
-// startSleepers starts n containers of the test image that sleep, labelled with a group of
-// the benchmark's own, and removes them when it ends.
+// startSleepers starts n containers that sleep, labelled with a group of the benchmark's own.
 func startSleepers(b *testing.B, n int) (group string) {
-	cli := testenv.Docker(b)
-	image := testenv.Image(b, cli)
 	group = testenv.Name(b, "stop")
-	for i := range n {
-		created, err := cli.ContainerCreate(context.Background(), client.ContainerCreateOptions{Name: fmt.Sprintf("%s-%d", group, i), Image: image,
-			Config: &container.Config{Cmd: []string{"sleep", "3600"}, Labels: map[string]string{"kindlab.bench": group}}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() {
-			cli.ContainerRemove(context.Background(), created.ID, client.ContainerRemoveOptions{Force: true})
-		})
-		if _, err := cli.ContainerStart(context.Background(), created.ID, client.ContainerStartOptions{}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	testenv.Sleepers(b, group, n, func(int) map[string]string { return map[string]string{"kindlab.bench": group} })
 	return group
 }

@@ -2,6 +2,7 @@ package steps_test
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,39 +10,20 @@ import (
 
 	"github.com/kindlab/playbook/engine"
 	"github.com/kindlab/playbook/internal/testenv"
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
 )
 
 // startContainers runs n containers of the test image, labelled with a group of the test's
 // own (and extra labels), and removes them when the test ends.
 func startContainers(t *testing.T, n int, extra func(i int) map[string]string) (group string, names []string) {
 	t.Helper()
-	cli := testenv.Docker(t)
-	image := testenv.Image(t, cli)
 	group = testenv.Name(t, "g")
-	ctx := context.Background()
-	for i := range n {
+	names = testenv.Sleepers(t, group, n, func(i int) map[string]string {
 		labels := map[string]string{"kindlab.test/group": group}
 		if extra != nil {
-			for k, v := range extra(i) {
-				labels[k] = v
-			}
+			maps.Copy(labels, extra(i))
 		}
-		name := group + "-" + string(rune('a'+i))
-		created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Image: image,
-			Config: &container.Config{Cmd: []string{"sleep", "600"}, Labels: labels}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			cli.ContainerRemove(context.Background(), created.ID, client.ContainerRemoveOptions{Force: true})
-		})
-		if _, err := cli.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, name)
-	}
+		return labels
+	})
 	return group, names
 }
 

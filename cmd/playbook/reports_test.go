@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/clipperhouse/displaywidth"
+	"github.com/kindlab/playbook/internal/testenv"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -133,7 +134,7 @@ func TestReportsCoverEveryStep(t *testing.T) {
 func TestPlanRenderIsAYAMLStream(t *testing.T) {
 	for _, chart := range []string{"cilium-1.13.0-rc5.tgz", "cilium-1.20.0.tgz"} {
 		t.Run(chart, func(t *testing.T) {
-			path := sharedChart(t, chart)
+			path := testenv.SharedChart(t, chart)
 			vars := []string{"--var", "ciliumChart=" + path}
 			if strings.Contains(chart, "1.20") {
 				vars = append(vars, "--var", "ciliumVersion=1.20.0", "--var", "nodeImage=kindest/node:v1.34.0")
@@ -173,21 +174,6 @@ func TestPlanRenderIsAYAMLStream(t *testing.T) {
 	}
 }
 
-func sharedChart(t *testing.T, name string) string {
-	t.Helper()
-	path, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "charts", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("the shared chart %s is required in CI: %v", name, err)
-		}
-		t.Skipf("the shared chart %s is not beside the repository", name)
-	}
-	return path
-}
-
 // Shell completion offers the playbook's step ids after --only and --start-at, and its var
 // names after --var.
 func TestCompletion(t *testing.T) {
@@ -213,12 +199,7 @@ func TestCompletion(t *testing.T) {
 // its line accounting, so no spinner line is left behind; log messages always show; -v shows
 // every output line.
 func TestLiveViewInTmux(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("tmux is required in CI (hack/testenv.sh installs it): %v", err)
-		}
-		t.Skip("tmux is not installed")
-	}
+	tmux := testenv.Program(t, "tmux")
 	pb := writePlaybook(t, "steps:\n"+
 		"  - name: wide\n    exec: {shell: 'for i in 1 2 3 4 5 6; do for j in $(seq 100); do printf \"日本\"; done; printf \" 🚀\\n\"; sleep 0.2; done'}\n"+
 		"  - name: items\n    loop: [a, b, c]\n    parallel: 3\n    exec: {shell: 'echo working on ${{ item }}; sleep 0.5'}\n"+
@@ -230,7 +211,7 @@ func TestLiveViewInTmux(t *testing.T) {
 				if verbose {
 					args += " -v"
 				}
-				screen := tmuxRun(t, width, args)
+				screen := tmuxRun(t, tmux, width, args)
 				for i, line := range strings.Split(screen, "\n") {
 					// Scrolled output may wrap (-v prints it whole); the live area never may.
 					if w := displaywidth.String(line); w > width && !verbose {
@@ -257,16 +238,16 @@ var spinnerFrames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "�
 
 // tmuxRun runs a command line in a detached tmux session of the given width and returns the
 // whole screen (with its scrollback) once the command is done.
-func tmuxRun(t *testing.T, width int, command string) string {
+func tmuxRun(t *testing.T, tmux string, width int, command string) string {
 	t.Helper()
 	session := fmt.Sprintf("pbtest-%d-%d", os.Getpid(), time.Now().UnixNano())
 	done := filepath.Join(t.TempDir(), "done")
 	shell := "env -u CI TERM=xterm-256color " + command + "; touch " + done + "; sleep 30"
-	cmd := exec.Command("tmux", "new-session", "-d", "-s", session, "-x", fmt.Sprint(width), "-y", "30", shell)
+	cmd := exec.Command(tmux, "new-session", "-d", "-s", session, "-x", fmt.Sprint(width), "-y", "30", shell)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("tmux: %v %s", err, out)
 	}
-	defer exec.Command("tmux", "kill-session", "-t", session).Run()
+	defer exec.Command(tmux, "kill-session", "-t", session).Run()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if _, err := os.Stat(done); err == nil {
@@ -274,7 +255,7 @@ func tmuxRun(t *testing.T, width int, command string) string {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	out, err := exec.Command("tmux", "capture-pane", "-p", "-J", "-S", "-", "-t", session).Output()
+	out, err := exec.Command(tmux, "capture-pane", "-p", "-J", "-S", "-", "-t", session).Output()
 	if err != nil {
 		t.Fatal(err)
 	}

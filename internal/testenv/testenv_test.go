@@ -8,7 +8,6 @@ import (
 
 	"github.com/kindlab/playbook/internal/testenv"
 	"github.com/moby/moby/api/pkg/stdcopy"
-	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1apply "k8s.io/client-go/applyconfigurations/core/v1"
@@ -18,22 +17,10 @@ import (
 // The Docker engine is real: a container runs, exec works, exit codes come back.
 func TestDockerIsReal(t *testing.T) {
 	cli := testenv.Docker(t)
-	image := testenv.Image(t, cli)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	name := testenv.Name(t, "c")
-	created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Image: image,
-		Config: &container.Config{Cmd: []string{"sleep", "60"}, Labels: map[string]string{"kindlab.test": "1"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = cli.ContainerRemove(context.Background(), created.ID, client.ContainerRemoveOptions{Force: true})
-	})
-	if _, err := cli.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	exec, err := cli.ExecCreate(ctx, created.ID, client.ExecCreateOptions{Cmd: []string{"sh", "-c", "echo out; echo err >&2; exit 7"}, AttachStdout: true, AttachStderr: true})
+	names := testenv.Sleepers(t, testenv.Name(t, "c"), 1, func(int) map[string]string { return map[string]string{"kindlab.test": "1"} })
+	exec, err := cli.ExecCreate(ctx, names[0], client.ExecCreateOptions{Cmd: []string{"sh", "-c", "echo out; echo err >&2; exit 7"}, AttachStdout: true, AttachStderr: true})
 	if err != nil {
 		t.Fatal(err)
 	}
