@@ -238,16 +238,25 @@ var spinnerFrames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "�
 
 // tmuxRun runs a command line in a detached tmux session of the given width and returns the
 // whole screen (with its scrollback) once the command is done.
+//
+// Each run has a tmux server of its own on a private socket: on the shared default socket, a
+// new session can reach the server that the previous run's kill-session is shutting down, and
+// tmux fails with "server exited unexpectedly".
 func tmuxRun(t *testing.T, tmux string, width int, command string) string {
 	t.Helper()
-	session := fmt.Sprintf("pbtest-%d-%d", os.Getpid(), time.Now().UnixNano())
+	socketDir, err := os.MkdirTemp("", "tmux") // short: a socket path has ~100 bytes at most
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(socketDir) })
+	socket := filepath.Join(socketDir, "s")
 	done := filepath.Join(t.TempDir(), "done")
 	shell := "env -u CI TERM=xterm-256color " + command + "; touch " + done + "; sleep 30"
-	cmd := exec.Command(tmux, "new-session", "-d", "-s", session, "-x", fmt.Sprint(width), "-y", "30", shell)
+	cmd := exec.Command(tmux, "-S", socket, "-f", "/dev/null", "new-session", "-d", "-s", "pbtest", "-x", fmt.Sprint(width), "-y", "30", shell)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("tmux: %v %s", err, out)
 	}
-	defer exec.Command(tmux, "kill-session", "-t", session).Run()
+	defer exec.Command(tmux, "-S", socket, "kill-server").Run()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if _, err := os.Stat(done); err == nil {
@@ -255,7 +264,7 @@ func tmuxRun(t *testing.T, tmux string, width int, command string) string {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	out, err := exec.Command(tmux, "capture-pane", "-p", "-J", "-S", "-", "-t", session).Output()
+	out, err := exec.Command(tmux, "-S", socket, "capture-pane", "-p", "-J", "-S", "-", "-t", "pbtest").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
