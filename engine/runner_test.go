@@ -82,13 +82,14 @@ func TestRetryGivesUp(t *testing.T) {
 }
 
 func TestStepTimeout(t *testing.T) {
-	pb := mustLoad(t, header+"steps:\n  - name: slow\n    timeout: 50ms\n    probe: {key: slow, sleep: 10s}\n")
+	pb := mustLoad(t, header+"steps:\n  - name: slow\n    timeout: 50ms\n    probe: {key: slow, sleep: 60s}\n")
 	start := time.Now()
 	_, res, err := run(t, pb, engine.RunOptions{})
 	if err == nil || !strings.Contains(err.Error(), "timed out after 50ms") {
 		t.Fatalf("err = %v", err)
 	}
-	if res.Steps["slow"] != engine.StatusFailed || time.Since(start) > 5*time.Second {
+	// Half the probe's sleep: a bound on waiting for it, not a speed (that is in bench/).
+	if res.Steps["slow"] != engine.StatusFailed || time.Since(start) > 30*time.Second {
 		t.Errorf("status %s after %s", res.Steps["slow"], time.Since(start))
 	}
 }
@@ -190,7 +191,7 @@ func TestUnselectedStepsAreNotRun(t *testing.T) {
 // Cancelling the run's context (what Ctrl-C does) stops the current step promptly, skips the
 // rest and still runs finally, whose context is separate.
 func TestInterruptRunsFinally(t *testing.T) {
-	pb := mustLoad(t, header+"steps:\n  - name: long\n    probe: {key: long, sleep: 30s}\n  - name: next\n    say: {message: never}\nfinally:\n  - name: cleanup\n    say: {message: cleaned}\n")
+	pb := mustLoad(t, header+"steps:\n  - name: long\n    probe: {key: long, sleep: 60s}\n  - name: next\n    say: {message: never}\nfinally:\n  - name: cleanup\n    say: {message: cleaned}\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &collect{}
 	go func() {
@@ -202,8 +203,8 @@ func TestInterruptRunsFinally(t *testing.T) {
 	if !errors.Is(err, engine.ErrInterrupted) {
 		t.Fatalf("err = %v", err)
 	}
-	if took := time.Since(start); took > 5*time.Second {
-		t.Errorf("cancellation took %s", took)
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("cancellation waited for the step: %s", took)
 	}
 	if res.Steps["long"] != engine.StatusCancelled {
 		t.Errorf("long: %s", res.Steps["long"])

@@ -122,16 +122,21 @@ func TestWaitForRolloutCases(t *testing.T) {
 	if _, err := cs.AppsV1().DaemonSets(ns).UpdateStatus(ctx, ds, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct{ kind, name, want string }{
-		{"Deployment", "terminating", "Pending termination: 1"},
-		{"Deployment", "unavailable", "Available: 0/1"},
-		{"Deployment", "deadline", `Progress deadline exceeded (ReplicaSet "deadline-1" has timed out progressing.)`},
-		{"Deployment", "done", ""},
-		{"DaemonSet", "nowhere", ""},
+	// The cases that must wait give up after 3 s; the deadline case has a minute, and must not
+	// use it: half of it is the bound.
+	for _, tc := range []struct {
+		kind, name, want string
+		timeout          time.Duration
+	}{
+		{"Deployment", "terminating", "Pending termination: 1", 3 * time.Second},
+		{"Deployment", "unavailable", "Available: 0/1", 3 * time.Second},
+		{"Deployment", "deadline", `Progress deadline exceeded (ReplicaSet "deadline-1" has timed out progressing.)`, time.Minute},
+		{"Deployment", "done", "", 3 * time.Second},
+		{"DaemonSet", "nowhere", "", 3 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
-			err := kubePlaybook(t, "steps:\n  - name: rollout\n    waitFor: {kubeconfig: \"${{ vars.kubeconfig }}\", for: rollout, kind: "+tc.kind+", name: "+tc.name+", namespace: "+ns+", timeout: 3s}\n", nil)
+			err := kubePlaybook(t, "steps:\n  - name: rollout\n    waitFor: {kubeconfig: \"${{ vars.kubeconfig }}\", for: rollout, kind: "+tc.kind+", name: "+tc.name+", namespace: "+ns+", timeout: "+tc.timeout.String()+"}\n", nil)
 			if tc.want == "" {
 				if err != nil {
 					t.Fatalf("a finished rollout: %v", err)
@@ -141,7 +146,7 @@ func TestWaitForRolloutCases(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
-			if tc.name == "deadline" && time.Since(start) > 2*time.Second {
+			if tc.name == "deadline" && time.Since(start) > tc.timeout/2 {
 				t.Errorf("a rollout past its deadline was waited for (%s): it can no longer finish", time.Since(start))
 			}
 		})

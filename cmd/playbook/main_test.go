@@ -136,8 +136,10 @@ func TestInterruptExits130AfterFinally(t *testing.T) {
 	if !ok || ee.ExitCode() != 130 {
 		t.Fatalf("err = %v, want exit 130\n%s", err, out.String())
 	}
-	if took := time.Since(start); took > 3*time.Second {
-		t.Errorf("took %s to stop", took)
+	// Half the step's sleep: this checks that Ctrl-C does not wait for the step; how fast it
+	// stops is BenchmarkCancelStop's business.
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("took %s to stop: Ctrl-C waited for the step", took)
 	}
 	if _, err := os.Stat(marker); err != nil {
 		t.Error("finally step did not run after SIGINT")
