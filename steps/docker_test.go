@@ -10,11 +10,12 @@ import (
 
 	"github.com/kindlab/playbook/engine"
 	"github.com/kindlab/playbook/internal/testenv"
+	"github.com/moby/moby/api/types/mount"
 )
 
 // startContainers runs n containers of the test image, labelled with a group of the test's
-// own (and extra labels), and removes them when the test ends.
-func startContainers(t *testing.T, n int, extra func(i int) map[string]string) (group string, names []string) {
+// own (and extra labels), each with the given mounts, and removes them when the test ends.
+func startContainers(t *testing.T, n int, extra func(i int) map[string]string, mounts ...mount.Mount) (group string, names []string) {
 	t.Helper()
 	group = testenv.Name(t, "g")
 	names = testenv.Sleepers(t, group, n, func(i int) map[string]string {
@@ -23,7 +24,7 @@ func startContainers(t *testing.T, n int, extra func(i int) map[string]string) (
 			maps.Copy(labels, extra(i))
 		}
 		return labels
-	})
+	}, mounts...)
 	return group, names
 }
 
@@ -53,8 +54,7 @@ func runPlaybook(t *testing.T, body string, vars ...string) runResult {
 // assumed: a loaded machine may start the execs seconds apart.
 func TestDockerExecRunsInParallel(t *testing.T) {
 	barrier := testenv.SharedVolume(t, testenv.Name(t, "barrier"), "/barrier")
-	group := testenv.Name(t, "g")
-	testenv.Sleepers(t, group, 3, func(int) map[string]string { return map[string]string{"kindlab.test/group": group} }, barrier)
+	group, _ := startContainers(t, 3, nil, barrier)
 	r := runPlaybook(t, `steps:
   - name: fan out
     id: x
