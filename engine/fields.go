@@ -7,7 +7,7 @@ import (
 )
 
 // fieldInfo is what the decoder and `playbook steps` read from a parameter struct's tags:
-// `yaml:"key"`, `doc:"..."` and `pb:"required,shell,bool"`.
+// `yaml:"key"`, `doc:"..."` and `pb:"required,bool"`.
 type fieldInfo struct {
 	key      string
 	index    []int
@@ -55,13 +55,12 @@ func addFields(si *structInfo, t reflect.Type, prefix []int) {
 		if key == "" {
 			key = strings.ToLower(sf.Name[:1]) + sf.Name[1:]
 		}
-		fi := fieldInfo{key: key, index: index, doc: sf.Tag.Get("doc"), typ: sf.Type}
+		// A Script is a shell script: its ${{ }} values reach the shell through the environment.
+		fi := fieldInfo{key: key, index: index, doc: sf.Tag.Get("doc"), typ: sf.Type, shell: sf.Type == scriptType}
 		for _, opt := range strings.Split(sf.Tag.Get("pb"), ",") {
 			switch opt {
 			case "required":
 				fi.required = true
-			case "shell":
-				fi.shell = true
 			case "bool":
 				fi.asBool = true
 			case "object":

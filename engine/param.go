@@ -21,6 +21,7 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 
 var (
 	durationType = reflect.TypeOf(Duration{})
+	scriptType   = reflect.TypeOf(Script{})
 	anyType      = reflect.TypeOf((*any)(nil)).Elem()
 )
 
@@ -51,7 +52,7 @@ func (p *param) known() bool { return p.value.IsValid() }
 
 type fieldOpts struct {
 	path    string
-	shell   bool // ${{ }} values are escaped for where they land in a shell script
+	shell   bool // a shell script: ${{ }} values reach the shell through the environment
 	asBool  bool // bare expressions must yield a bool
 	object  bool // bare expressions may use `object`
 	literal bool // a value an expression produced: its text is data, never a template
@@ -200,9 +201,18 @@ func (c *paramCompiler) compile(n *yaml.Node, t reflect.Type, f fieldOpts) *para
 			*c.diags = append(*c.diags, ds...)
 			return nil
 		}
+		if t == scriptType {
+			return p.set(value, n.Value) // the script as written: its values show where they go
+		}
 		return p.set(value, v)
 	case model.IsNull(n) && t.Kind() != reflect.Interface:
 		return p.set(reflect.Zero(t), nil)
+	case t == scriptType:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
+			c.errorf(n, "", "%s: expected a script (text), got %s", f.path, model.Describe(n))
+			return nil
+		}
+		return p.set(reflect.ValueOf(Script{Text: n.Value}), n.Value)
 	case t == durationType:
 		if n.Kind != yaml.ScalarNode {
 			c.errorf(n, "", "%s: expected a duration like 30s or 2m, got %s", f.path, model.Describe(n))
@@ -514,6 +524,12 @@ func decodeProduced(file string, at *yaml.Node, val any, t reflect.Type, f field
 	}
 	if val == nil {
 		return reflect.Value{}, Diagnostics{model.At(file, at, "", "%s: expected %s, but the expression gives nothing (nil); give a default with ?? 'value' if that is expected", f.path, describeType(t))}
+	}
+	if t == scriptType {
+		if script, ok := val.(Script); ok {
+			return reflect.ValueOf(script), nil
+		}
+		return reflect.ValueOf(Script{Text: Stringify(val)}), nil
 	}
 	if t.Kind() == reflect.String {
 		return reflect.ValueOf(Stringify(val)).Convert(t), nil // a list in a message reads as JSON

@@ -231,7 +231,7 @@ func paramDocs(t reflect.Type) []ParamDoc {
 		for inner.Kind() == reflect.Pointer || inner.Kind() == reflect.Slice {
 			inner = inner.Elem()
 		}
-		if inner.Kind() == reflect.Struct && inner != durationType && inner != exprPtrType.Elem() {
+		if inner.Kind() == reflect.Struct && inner != durationType && inner != scriptType && inner != exprPtrType.Elem() {
 			d.Keys = paramDocs(inner)
 		}
 		out = append(out, d)
@@ -245,6 +245,8 @@ func typeName(t reflect.Type) string {
 		return "expression"
 	case t == durationType:
 		return "duration"
+	case t == scriptType:
+		return "shell script"
 	case t.Kind() == reflect.Pointer:
 		return typeName(t.Elem())
 	case t.Kind() == reflect.Slice:

@@ -54,7 +54,7 @@ type checkParams struct {
 }
 
 type shellParams struct {
-	Script string `yaml:"script" pb:"shell"`
+	Script engine.Script `yaml:"script"`
 }
 
 type typedParams struct {
@@ -142,15 +142,15 @@ func init() {
 	engine.Register(engine.StepType[shellParams]{
 		Name:    "shell",
 		Summary: "a script, rendered only: its output is the script as the shell would get it",
-		Outputs: []engine.OutputDoc{{Name: "script"}},
+		Outputs: []engine.OutputDoc{{Name: "script"}, {Name: "env"}},
 		Validate: func(p *shellParams) error {
-			if p.Script == "" {
+			if p.Script.Text == "" {
 				return engine.Errorf("script", "write a script")
 			}
 			return nil
 		},
 		Run: func(_ context.Context, rt *engine.Runtime, p *shellParams) (map[string]any, error) {
-			return map[string]any{"script": p.Script}, nil
+			return map[string]any{"script": p.Script.Text, "env": p.Script.Env}, nil
 		},
 	})
 	engine.Register(engine.StepType[typedParams]{

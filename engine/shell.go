@@ -1,256 +1,260 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
+
+	"mvdan.cc/sh/v3/syntax"
 )
 
-// shellContext is where a ${{ }} value lands in a shell script, which decides how it must be
-// escaped to stay one piece of data (as html/template escapes by HTML context).
+// Script is a shell parameter as a step receives it: the text for sh -c, in which every
+// ${{ }} became a reference to an environment variable, and those variables. The shell
+// expands a value; it never parses one, so no value can end a quote, a here-document or a
+// command.
+type Script struct {
+	Text string
+	Env  []string // NAME=value, for the environment of the shell that runs Text
+}
+
+// String is the script's text, with references where values go.
+func (s Script) String() string { return s.Text }
+
+// shellContext is where a ${{ }} stands in a shell script, as a shell parser reads it, which
+// decides how its reference is written.
 type shellContext int
 
 const (
-	shellNone      shellContext = iota // not a shell parameter: no escaping
-	shellWord                          // unquoted: becomes one single-quoted word
-	shellDouble                        // inside "...": " $ \ and ` are escaped
-	shellHeredoc                       // inside an unquoted here-document: $ \ and ` are escaped
-	shellSingle                        // inside '...': nothing can be escaped there
-	shellQuotedDoc                     // inside a here-document with a quoted delimiter: nor there
+	shellNone       shellContext = iota // not a shell parameter
+	shellWord                           // unquoted: "${NAME}", so the value is one word, not a pattern
+	shellQuoted                         // in "...", an unquoted here-document: ${NAME}
+	shellArithmetic                     // in $(( )), an index, let, [[ -eq ]]: the value must be an integer
 )
 
-// shellQuoteFor escapes s for where it stands.
-func shellQuoteFor(ctx shellContext, s string) string {
-	switch ctx {
-	case shellWord:
-		return ShellQuote(s)
-	case shellDouble:
-		return escapeShell(s, `"$\`+"`")
-	case shellHeredoc:
-		return escapeShell(s, `$\`+"`")
+// scriptValueEnv names the environment variable of the n-th ${{ }} of a script (and of item i
+// of a list value).
+func scriptValueEnv(n int, item ...int) string {
+	name := "PLAYBOOK_VALUE_" + strconv.Itoa(n)
+	for _, i := range item {
+		name += "_" + strconv.Itoa(i)
 	}
-	return s
+	return name
 }
 
-func escapeShell(s, special string) string {
-	if !strings.ContainsAny(s, special) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(special, r) {
-			b.WriteByte('\\')
+var scriptValueName = regexp.MustCompile(`PLAYBOOK_VALUE_([0-9]+)`)
+
+// shellContexts reads a script through a real shell parser (the one behind shfmt) with each
+// ${{ }} standing as a reference, and says for each where it stands. placeholders are where
+// each reference stands in text, offsets where its ${{ }} stands in the template, for errors.
+func shellContexts(text string, placeholders, offsets []int) ([]shellContext, *exprError) {
+	file, err := syntax.NewParser(syntax.Variant(syntax.LangBash), syntax.KeepComments(true)).Parse(strings.NewReader(text), "")
+	if err != nil {
+		var perr syntax.ParseError
+		offset := 0
+		if errors.As(err, &perr) {
+			offset = templateOffset(int(perr.Pos.Offset()), placeholders, offsets)
 		}
-		b.WriteRune(r)
+		return nil, &exprError{offset: offset, msg: "the script does not parse as a shell script, so where its ${{ }} values stand cannot be told: " + shellParseText(err)}
 	}
-	return b.String()
+	contexts := make([]shellContext, len(offsets))
+	found := make([]bool, len(offsets))
+	var stack []syntax.Node
+	var walkErr *exprError
+	syntax.Walk(file, func(node syntax.Node) bool {
+		if node == nil {
+			stack = stack[:len(stack)-1]
+			return true
+		}
+		stack = append(stack, node)
+		if walkErr != nil {
+			return false
+		}
+		n, ok := placeholderAt(node)
+		if !ok || n >= len(offsets) {
+			return true
+		}
+		found[n] = true
+		ctx, msg := contextOf(stack, node.Pos().Offset())
+		if msg != "" {
+			walkErr = &exprError{offset: offsets[n], msg: msg}
+			return false
+		}
+		contexts[n] = ctx
+		return true
+	})
+	if walkErr != nil {
+		return nil, walkErr
+	}
+	for n, ok := range found {
+		if !ok {
+			if msg := unexpandedContext(file, placeholders[n]); msg != "" {
+				return nil, &exprError{offset: offsets[n], msg: msg}
+			}
+			contexts[n] = shellNone // in a comment
+		}
+	}
+	return contexts, nil
 }
 
-// ShellQuote quotes s for POSIX sh so that it is always exactly one word, whatever it holds.
+// placeholderAt reports which ${{ }} node is, when it is one's reference.
+func placeholderAt(node syntax.Node) (int, bool) {
+	pe, ok := node.(*syntax.ParamExp)
+	if !ok || pe.Param == nil || pe.Short || pe.Excl || pe.Length || pe.Index != nil || pe.Slice != nil || pe.Repl != nil || pe.Exp != nil {
+		return 0, false
+	}
+	m := scriptValueName.FindStringSubmatch(pe.Param.Value)
+	if m == nil || m[0] != pe.Param.Value {
+		return 0, false
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n, true
+}
+
+// contextOf walks out from a placeholder to the innermost construct that decides how the
+// shell treats its value.
+func contextOf(stack []syntax.Node, at uint) (shellContext, string) {
+	for i := len(stack) - 2; i >= 0; i-- {
+		switch n := stack[i].(type) {
+		case *syntax.CmdSubst, *syntax.ProcSubst:
+			return shellWord, "" // a new command: quoting starts again
+		case *syntax.DblQuoted:
+			return shellQuoted, ""
+		case *syntax.ArithmExp, *syntax.ArithmCmd, *syntax.LetClause, *syntax.CStyleLoop:
+			return shellArithmetic, ""
+		case *syntax.ParamExp:
+			if n.Index != nil && within(n.Index, at) || n.Slice != nil && (within(n.Slice.Offset, at) || within(n.Slice.Length, at)) {
+				return shellArithmetic, ""
+			}
+		case *syntax.BinaryTest:
+			if n.Op >= syntax.TsEql && n.Op <= syntax.TsGtr {
+				return shellArithmetic, "" // bash evaluates both sides of -eq as arithmetic
+			}
+		case *syntax.Redirect:
+			if n.Hdoc != nil && within(n.Hdoc, at) {
+				return shellQuoted, ""
+			}
+		}
+	}
+	return shellWord, ""
+}
+
+// templateOffset maps an offset in the substituted text back to the template.
+func templateOffset(at int, placeholders, offsets []int) int {
+	shift := 0
+	for i, p := range placeholders {
+		if p > at {
+			break
+		}
+		shift = offsets[i] - p
+	}
+	return max(at+shift, 0)
+}
+
+func within(n syntax.Node, at uint) bool {
+	return n != nil && n.Pos().Offset() <= at && at < n.End().Offset()
+}
+
+// unexpandedContext says why a ${{ }} that the parser did not find as an expansion cannot
+// carry a value: it stands where the shell takes text literally.
+func unexpandedContext(file *syntax.File, at int) string {
+	msg := "${{ }} stands where the shell does not expand anything (after a backslash?): write it where a $VARIABLE would be expanded"
+	syntax.Walk(file, func(node syntax.Node) bool {
+		if node == nil || !within(node, uint(at)) {
+			return false
+		}
+		switch n := node.(type) {
+		case *syntax.SglQuoted:
+			msg = "${{ }} inside single quotes cannot carry a value: the shell takes '...' literally; close the quotes around it ('...'${{ x }}'...') or use double quotes"
+			return false
+		case *syntax.Redirect:
+			if n.Hdoc != nil && within(n.Hdoc, uint(at)) {
+				msg = "${{ }} inside a here-document with a quoted delimiter cannot carry a value: the shell takes its body literally; write the delimiter unquoted (<<EOF)"
+				return false
+			}
+		case *syntax.Comment:
+			msg = ""
+			return false
+		}
+		return true
+	})
+	return msg
+}
+
+func shellParseText(err error) string {
+	text := err.Error()
+	// The parser's own position is in the substituted text; the caller places the error.
+	if i := strings.Index(text, ": "); i >= 0 && strings.Count(text[:i], ":") == 1 {
+		text = text[i+2:]
+	}
+	return text
+}
+
+// scriptWriter builds a Script from a template's parts: literals as written, each value as a
+// reference to a variable of its own.
+type scriptWriter struct {
+	text strings.Builder
+	env  []string
+}
+
+func (w *scriptWriter) literal(s string) { w.text.WriteString(s) }
+
+func (w *scriptWriter) value(n int, ctx shellContext, v any) error {
+	if ctx == shellNone { // a comment: nothing expands it
+		w.text.WriteString("${" + scriptValueEnv(n) + "}")
+		return nil
+	}
+	var names []string
+	if isList(v) {
+		for i, item := range listItems(v) {
+			if err := w.set(scriptValueEnv(n, i), ctx, item); err != nil {
+				return err
+			}
+			names = append(names, scriptValueEnv(n, i))
+		}
+	} else {
+		if err := w.set(scriptValueEnv(n), ctx, v); err != nil {
+			return err
+		}
+		names = append(names, scriptValueEnv(n))
+	}
+	for i, name := range names {
+		if i > 0 {
+			w.text.WriteByte(' ')
+		}
+		if ctx == shellWord {
+			w.text.WriteString(`"${` + name + `}"`)
+		} else {
+			w.text.WriteString("${" + name + "}")
+		}
+	}
+	return nil
+}
+
+var shellInteger = regexp.MustCompile(`^[-+]?[0-9]+$`)
+
+func (w *scriptWriter) set(name string, ctx shellContext, v any) error {
+	s := Stringify(v)
+	if ctx == shellArithmetic && !shellInteger.MatchString(s) {
+		// The shell would evaluate the text as an expression (in bash, with array subscripts
+		// that run commands): only a number is data there.
+		return fmt.Errorf("a value in shell arithmetic must be an integer, got %s", describeValue(v))
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return fmt.Errorf("a value for a shell script cannot hold a NUL byte (no environment variable can)")
+	}
+	w.env = append(w.env, name+"="+s)
+	return nil
+}
+
+func (w *scriptWriter) script() Script { return Script{Text: w.text.String(), Env: w.env} }
+
+// ShellQuote quotes s for POSIX sh so that it is always exactly one word, whatever it holds:
+// for text a playbook builds for another tool's shell, which the environment cannot reach.
 func ShellQuote(s string) string {
 	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_") == "" {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// shellLexer follows a script's quoting through its literal text, so that each ${{ }} in it
-// knows its context. It tracks what changes how a value must be escaped: quotes, backslashes,
-// $( ) and backticks (which start an unquoted context again, even inside "..."), comments,
-// and here-documents.
-type shellLexer struct {
-	stack   []shellContext // innermost last; $( ) and ` push a new unquoted level
-	parens  []int          // open ( inside each $( ) level, to find its )
-	escaped bool
-	comment bool
-	// pending here-documents of the current line, and the one whose body we are in
-	heredocs []heredoc
-	body     *heredoc
-	line     strings.Builder // the current line, to find a here-document's end
-}
-
-type heredoc struct {
-	delim  string
-	quoted bool
-	strip  bool // <<- strips leading tabs from the body and the end line
-}
-
-func newShellLexer() *shellLexer {
-	return &shellLexer{stack: []shellContext{shellWord}, parens: []int{0}}
-}
-
-// context is where text written now would land.
-func (l *shellLexer) context() shellContext {
-	if l.body != nil {
-		if l.body.quoted {
-			return shellQuotedDoc
-		}
-		return shellHeredoc
-	}
-	return l.stack[len(l.stack)-1]
-}
-
-// value records that an interpolated value stands here: it is one word's worth of text, never
-// a quote or a delimiter.
-func (l *shellLexer) value() { l.line.WriteString("x") }
-
-func (l *shellLexer) feed(s string) {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if l.body != nil {
-			l.feedBody(c)
-			continue
-		}
-		if c == '\n' {
-			l.newline()
-			continue
-		}
-		l.line.WriteByte(c)
-		if l.escaped {
-			l.escaped = false
-			continue
-		}
-		if l.comment {
-			continue
-		}
-		top := len(l.stack) - 1
-		switch l.stack[top] {
-		case shellSingle:
-			if c == '\'' {
-				l.stack = l.stack[:top]
-			}
-		case shellDouble:
-			switch {
-			case c == '\\':
-				l.escaped = true
-			case c == '"':
-				l.stack = l.stack[:top]
-			case c == '`':
-				l.push()
-			case c == '$' && i+1 < len(s) && s[i+1] == '(':
-				l.line.WriteByte('(')
-				i++
-				l.push()
-			}
-		default: // unquoted
-			switch {
-			case c == '\\':
-				l.escaped = true
-			case c == '\'':
-				l.stack = append(l.stack, shellSingle)
-			case c == '"':
-				l.stack = append(l.stack, shellDouble)
-			case c == '#' && l.wordStart():
-				l.comment = true
-			case c == '`' && top > 0 && l.parens[len(l.parens)-1] < 0:
-				l.pop() // the end of a backtick substitution
-			case c == '`':
-				l.push()
-				l.parens[len(l.parens)-1] = -1
-			case c == '$' && i+1 < len(s) && s[i+1] == '(':
-				l.line.WriteByte('(')
-				i++
-				l.push()
-			case c == '(' && l.parens[len(l.parens)-1] >= 0:
-				l.parens[len(l.parens)-1]++
-			case c == ')' && top > 0 && l.parens[len(l.parens)-1] == 0:
-				l.pop()
-			case c == ')' && l.parens[len(l.parens)-1] > 0:
-				l.parens[len(l.parens)-1]--
-			case c == '<' && i+1 < len(s) && s[i+1] == '<' && (i+2 >= len(s) || s[i+2] != '<'):
-				i += l.heredocStart(s[i+2:]) + 1
-			}
-		}
-	}
-}
-
-func (l *shellLexer) push() {
-	l.stack = append(l.stack, shellWord)
-	l.parens = append(l.parens, 0)
-}
-
-func (l *shellLexer) pop() {
-	l.stack = l.stack[:len(l.stack)-1]
-	l.parens = l.parens[:len(l.parens)-1]
-}
-
-func (l *shellLexer) wordStart() bool {
-	line := l.line.String()
-	if len(line) < 2 {
-		return true
-	}
-	prev := line[len(line)-2]
-	return prev == ' ' || prev == '\t' || prev == ';' || prev == '&' || prev == '|' || prev == '('
-}
-
-// heredocStart reads the delimiter after << (or <<-) and returns how many bytes it took.
-func (l *shellLexer) heredocStart(s string) int {
-	n := 0
-	h := heredoc{}
-	if strings.HasPrefix(s, "-") {
-		h.strip = true
-		n++
-	}
-	for n < len(s) && (s[n] == ' ' || s[n] == '\t') {
-		n++
-	}
-	start := n
-	for n < len(s) && !strings.ContainsRune(" \t\n;&|<>()", rune(s[n])) {
-		n++
-	}
-	word := s[start:n]
-	if word == "" {
-		return n
-	}
-	if strings.ContainsAny(word, `'"\`) {
-		h.quoted = true
-		word = strings.NewReplacer("'", "", `"`, "", `\`, "").Replace(word)
-	}
-	h.delim = word
-	l.heredocs = append(l.heredocs, h)
-	l.line.WriteString(s[:n])
-	return n
-}
-
-func (l *shellLexer) newline() {
-	l.comment = false
-	l.escaped = false
-	l.line.Reset()
-	if len(l.heredocs) > 0 {
-		h := l.heredocs[0]
-		l.heredocs = l.heredocs[1:]
-		l.body = &h
-	}
-}
-
-func (l *shellLexer) feedBody(c byte) {
-	if c != '\n' {
-		l.line.WriteByte(c)
-		return
-	}
-	line := l.line.String()
-	if l.body.strip {
-		line = strings.TrimLeft(line, "\t")
-	}
-	end := line == l.body.delim
-	l.line.Reset()
-	if end {
-		l.body = nil
-		if len(l.heredocs) > 0 {
-			h := l.heredocs[0]
-			l.heredocs = l.heredocs[1:]
-			l.body = &h
-		}
-	}
-}
-
-// shellContextError says what to write instead when a value stands where no escaping can
-// keep it data.
-func shellContextError(ctx shellContext, source string) string {
-	switch ctx {
-	case shellSingle:
-		return fmt.Sprintf("${{ %s }} inside single quotes cannot be escaped: close the quotes around it ('...'${{ %s }}'...'), or use double quotes", strings.TrimSpace(source), strings.TrimSpace(source))
-	case shellQuotedDoc:
-		return fmt.Sprintf("${{ %s }} inside a here-document with a quoted delimiter cannot be escaped: write the delimiter unquoted (<<EOF), which escapes it", strings.TrimSpace(source))
-	}
-	return ""
 }

@@ -12,13 +12,14 @@ import (
 type Template struct {
 	Raw   string
 	parts []templatePart
+	shell bool // renders to a Script
 }
 
 type templatePart struct {
 	literal string
 	expr    *Expr
 	offset  int          // byte offset of the expression source in Raw
-	shell   shellContext // where the value lands in a shell script (shellNone elsewhere)
+	shell   shellContext // where the value stands in a shell script
 }
 
 // HasTemplate reports whether s holds any `${{`, so plain strings skip all template work.
@@ -90,24 +91,20 @@ func findTemplateEnd(s string, from int) int {
 	return -1
 }
 
-// compileTemplate compiles every ${{ }} of s. In a shell parameter each one learns where it
-// stands in the script (unquoted, in double quotes, in a here-document), and one that no
-// escaping can keep data (in single quotes) is an error.
+// compileTemplate compiles every ${{ }} of s. In a shell parameter a shell parser tells where
+// each one stands, and one that stands where the shell would not expand a variable (in single
+// quotes) is an error.
 func compileTemplate(s string, scope *Scope, shell bool) (*Template, *exprError) {
 	parts, sources, perr := splitTemplate(s)
 	if perr != nil {
 		return nil, perr
 	}
-	var lexer *shellLexer
-	if shell {
-		lexer = newShellLexer()
-	}
+	var substituted strings.Builder
+	var placeholders, offsets []int
 	n := 0
 	for i := range parts {
 		if parts[i].literal != "" {
-			if lexer != nil {
-				lexer.feed(parts[i].literal)
-			}
+			substituted.WriteString(parts[i].literal)
 			continue
 		}
 		e, err := compileExpr(sources[n], scope, false)
@@ -116,16 +113,26 @@ func compileTemplate(s string, scope *Scope, shell bool) (*Template, *exprError)
 			return nil, err
 		}
 		parts[i].expr = e
-		if lexer != nil {
-			parts[i].shell = lexer.context()
-			if msg := shellContextError(parts[i].shell, sources[n]); msg != "" {
-				return nil, &exprError{offset: parts[i].offset - 3, msg: msg}
-			}
-			lexer.value()
-		}
+		placeholders = append(placeholders, substituted.Len())
+		offsets = append(offsets, parts[i].offset-3)
+		substituted.WriteString("${" + scriptValueEnv(n) + "}")
 		n++
 	}
-	return &Template{Raw: s, parts: parts}, nil
+	t := &Template{Raw: s, parts: parts, shell: shell}
+	if shell && n > 0 {
+		contexts, err := shellContexts(substituted.String(), placeholders, offsets)
+		if err != nil {
+			return nil, err
+		}
+		n = 0
+		for i := range parts {
+			if parts[i].expr != nil {
+				parts[i].shell = contexts[n]
+				n++
+			}
+		}
+	}
+	return t, nil
 }
 
 func runeOffsetToByte(s string, runes int) int {
@@ -163,11 +170,18 @@ func (t *Template) Exprs() []*Expr {
 }
 
 // Render evaluates the template. A template that is exactly one expression keeps the value's
-// type, unless the value lands in a shell script. A value that is not there (nil) inside a
-// longer text is an error, never an empty string: `rm -rf ${{ x }}/*` must not become
-// `rm -rf /*`.
+// type, unless it is a shell script, which renders to a Script. A value that is not there
+// (nil) inside a longer text is an error, never an empty string: `rm -rf ${{ x }}/*` must not
+// become `rm -rf /*`.
 func (t *Template) Render(env *Env) (any, error) {
-	if t.Whole() && t.parts[0].shell == shellNone {
+	if t.shell {
+		script, err := t.renderScript(env)
+		if err != nil {
+			return nil, err
+		}
+		return script, nil
+	}
+	if t.Whole() {
 		return t.parts[0].expr.Eval(env)
 	}
 	var b strings.Builder
@@ -176,16 +190,44 @@ func (t *Template) Render(env *Env) (any, error) {
 			b.WriteString(p.literal)
 			continue
 		}
-		v, err := p.expr.Eval(env)
+		v, err := p.value(env)
 		if err != nil {
 			return nil, err
 		}
-		if v == nil {
-			return nil, fmt.Errorf("${{ %s }} gives nothing (nil); give a default with ?? 'value' if that is expected", p.expr.Source)
-		}
-		b.WriteString(interpolate(v, p.shell))
+		b.WriteString(Stringify(v))
 	}
 	return b.String(), nil
+}
+
+func (p templatePart) value(env *Env) (any, error) {
+	v, err := p.expr.Eval(env)
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return nil, fmt.Errorf("${{ %s }} gives nothing (nil); give a default with ?? 'value' if that is expected", p.expr.Source)
+	}
+	return v, nil
+}
+
+func (t *Template) renderScript(env *Env) (Script, error) {
+	var w scriptWriter
+	n := 0
+	for _, p := range t.parts {
+		if p.expr == nil {
+			w.literal(p.literal)
+			continue
+		}
+		v, err := p.value(env)
+		if err != nil {
+			return Script{}, err
+		}
+		if err := w.value(n, p.shell, v); err != nil {
+			return Script{}, fmt.Errorf("${{ %s }}: %w", p.expr.Source, err)
+		}
+		n++
+	}
+	return w.script(), nil
 }
 
 // Stringify turns a value into the text a user expects inside a string: scalars as written,
@@ -210,21 +252,4 @@ func Stringify(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(out)
-}
-
-// interpolate turns a value into template text. In a shell script a list becomes one escaped
-// word per element, so `apt-get install ${{ vars.packages }}` gets separate arguments.
-func interpolate(v any, ctx shellContext) string {
-	if ctx == shellNone {
-		return Stringify(v)
-	}
-	if isList(v) {
-		items := listItems(v)
-		words := make([]string, len(items))
-		for i, item := range items {
-			words[i] = shellQuoteFor(ctx, Stringify(item))
-		}
-		return strings.Join(words, " ")
-	}
-	return shellQuoteFor(ctx, Stringify(v))
 }

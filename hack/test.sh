@@ -43,6 +43,11 @@ fi
 bench_out=$(go test -count=1 -run '^$' -bench . -benchtime 1x ./engine ./bench) ||
   { echo "$bench_out" >&2; failed=1; }
 
+# The shell values fuzz test beyond its seeds: generated values in generated scripts, run by a
+# real /bin/sh, must arrive byte-exact and never run.
+fuzz_out=$(go test -count=1 -run '^$' -fuzz '^FuzzShellValues$' -fuzztime 20s ./engine 2>&1) ||
+  { echo "$fuzz_out" >&2; failed=1; }
+
 # The playbooks as a user meets them: validate all, plan each offline with the chart beside
 # the repository.
 bin=$(mktemp -d)/playbook

@@ -24,7 +24,7 @@ import (
 type dockerExecParams struct {
 	docker.Selection `yaml:",inline"`
 	Argv             []string          `yaml:"argv" doc:"the command and its arguments, run directly in each container"`
-	Shell            string            `yaml:"shell" doc:"a script for sh -c in each container, only when you write it; ${{ }} values in it are shell-quoted" pb:"shell"`
+	Shell            engine.Script     `yaml:"shell" doc:"a script for sh -c in each container, only when you write it; each ${{ }} value reaches it through the exec's environment, never as code"`
 	User             string            `yaml:"user" doc:"user (name or uid[:gid]) to run as"`
 	Env              map[string]string `yaml:"env" doc:"environment variables"`
 	Workdir          string            `yaml:"workdir" doc:"working directory in the container"`
@@ -45,12 +45,12 @@ func init() {
 			{Name: "byContainer", Type: "map", Doc: "the same, keyed by container name"},
 			{Name: "values", Type: "map", Doc: "the first container's values (by name): " + valuesOutputDoc},
 		},
-		OutputKeys: func(p *dockerExecParams) map[string][]string { return valuesKeys(p.Shell) },
+		OutputKeys: func(p *dockerExecParams) map[string][]string { return valuesKeys(p.Shell.Text) },
 		Validate: func(p *dockerExecParams) error {
 			if field, msg := p.Selection.Check(); msg != "" {
 				return engine.Errorf(field, "%s", msg)
 			}
-			if (len(p.Argv) == 0) == (p.Shell == "") {
+			if (len(p.Argv) == 0) == (p.Shell.Text == "") {
 				return engine.Errorf("argv", "write argv (a list) or shell (a script), one of them")
 			}
 			return nil
@@ -65,14 +65,15 @@ func runDockerExec(ctx context.Context, rt *engine.Runtime, p *dockerExecParams)
 		return nil, err
 	}
 	argv := p.Argv
-	if p.Shell != "" {
-		argv = []string{"sh", "-c", p.Shell}
+	if p.Shell.Text != "" {
+		argv = []string{"sh", "-c", p.Shell.Text}
 	}
 	var env []string
 	for k, v := range p.Env {
 		env = append(env, k+"="+v)
 	}
 	sort.Strings(env)
+	env = append(env, p.Shell.Env...)
 	results := make([]map[string]any, len(containers))
 	for i, c := range containers {
 		results[i] = map[string]any{"container": c.Name, "stdout": "", "stderr": "", "exitCode": -1, "values": map[string]any{}}

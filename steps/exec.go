@@ -19,7 +19,7 @@ import (
 
 type execParams struct {
 	Argv        []string          `yaml:"argv" doc:"the program and its arguments, run directly: no shell ever sees them" pb:"oneof=command"`
-	Shell       string            `yaml:"shell" doc:"a script run by /bin/sh -c, only when you write it; each ${{ }} value is escaped for where it stands (a word, inside \"...\", a here-document)" pb:"shell,oneof=command"`
+	Shell       engine.Script     `yaml:"shell" doc:"a script run by /bin/sh -c, only when you write it; each ${{ }} value reaches it through the environment, never as code" pb:"oneof=command"`
 	Env         map[string]string `yaml:"env" doc:"environment variables added to the playbook's own"`
 	Dir         string            `yaml:"dir" doc:"working directory, relative to the playbook file"`
 	Stdin       string            `yaml:"stdin" doc:"text fed to standard input"`
@@ -49,12 +49,12 @@ func init() {
 			{Name: "exitCode", Type: "int", Doc: "the exit code (-1 when killed by a signal)"},
 			{Name: "values", Type: "map", Doc: valuesOutputDoc},
 		},
-		OutputKeys: func(p *execParams) map[string][]string { return valuesKeys(p.Shell) },
+		OutputKeys: func(p *execParams) map[string][]string { return valuesKeys(p.Shell.Text) },
 		Validate: func(p *execParams) error {
 			switch {
-			case len(p.Argv) == 0 && p.Shell == "":
+			case len(p.Argv) == 0 && p.Shell.Text == "":
 				return engine.Errorf("argv", "write argv (a list) or shell (a script)")
-			case len(p.Argv) > 0 && p.Shell != "":
+			case len(p.Argv) > 0 && p.Shell.Text != "":
 				return engine.Errorf("shell", "write argv or shell, not both")
 			}
 			return nil
@@ -70,8 +70,8 @@ func init() {
 // once.
 func runExec(ctx context.Context, rt *engine.Runtime, p *execParams) (map[string]any, error) {
 	argv := p.Argv
-	if p.Shell != "" {
-		argv = []string{"/bin/sh", "-c", p.Shell}
+	if p.Shell.Text != "" {
+		argv = []string{"/bin/sh", "-c", p.Shell.Text}
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -92,6 +92,7 @@ func runExec(ctx context.Context, rt *engine.Runtime, p *execParams) (map[string
 	for k, v := range p.Env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
+	cmd.Env = append(cmd.Env, p.Shell.Env...)
 	if p.Stdin != "" {
 		cmd.Stdin = strings.NewReader(p.Stdin)
 	}

@@ -26,15 +26,16 @@ import (
 
 type kubeExecParams struct {
 	kube.Target `yaml:",inline"`
-	Argv        []string `yaml:"argv" doc:"the command run in the container, without a shell" pb:"required"`
-	Pod         string   `yaml:"pod" doc:"pod name"`
-	Selector    string   `yaml:"selector" doc:"label selector; the first running pod by name (or each, with allPods)"`
-	DaemonSet   string   `yaml:"daemonset" doc:"namespace/name of a DaemonSet, e.g. kube-system/cilium: its pods"`
-	Namespace   string   `yaml:"namespace" doc:"namespace of pod or selector (default: the kubeconfig context's, else default)"`
-	Container   string   `yaml:"container" doc:"container name (default: the pod's default container)"`
-	AllPods     bool     `yaml:"allPods" doc:"run in every selected pod, in parallel"`
-	Stdin       string   `yaml:"stdin" doc:"text fed to standard input"`
-	OkExitCodes []int    `yaml:"okExitCodes" doc:"exit codes that count as success besides 0"`
+	Argv        []string      `yaml:"argv" doc:"the command run in the container, without a shell" pb:"oneof=command"`
+	Shell       engine.Script `yaml:"shell" doc:"a script for sh -c in the container, only when you write it; each ${{ }} value reaches it through env(1), as an argument no shell parses" pb:"oneof=command"`
+	Pod         string        `yaml:"pod" doc:"pod name"`
+	Selector    string        `yaml:"selector" doc:"label selector; the first running pod by name (or each, with allPods)"`
+	DaemonSet   string        `yaml:"daemonset" doc:"namespace/name of a DaemonSet, e.g. kube-system/cilium: its pods"`
+	Namespace   string        `yaml:"namespace" doc:"namespace of pod or selector (default: the kubeconfig context's, else default)"`
+	Container   string        `yaml:"container" doc:"container name (default: the pod's default container)"`
+	AllPods     bool          `yaml:"allPods" doc:"run in every selected pod, in parallel"`
+	Stdin       string        `yaml:"stdin" doc:"text fed to standard input"`
+	OkExitCodes []int         `yaml:"okExitCodes" doc:"exit codes that count as success besides 0"`
 }
 
 func init() {
@@ -62,6 +63,9 @@ func init() {
 			}
 			if given != 1 {
 				return engine.Errorf("pod", "give exactly one of pod, selector or daemonset")
+			}
+			if (len(p.Argv) == 0) == (p.Shell.Text == "") {
+				return engine.Errorf("argv", "write argv (a list) or shell (a script), one of them")
 			}
 			if p.DaemonSet != "" && strings.Count(p.DaemonSet, "/") > 1 {
 				return engine.Errorf("daemonset", "expected namespace/name, got %q", p.DaemonSet)
@@ -175,8 +179,16 @@ func execRequest(client rest.Interface, pod corev1.Pod, container string, argv [
 // can end it and all it started; in a container without env, it runs the command as it is.
 func execInPod(ctx context.Context, c *kube.Client, rt *engine.Runtime, pod corev1.Pod, p *kubeExecParams) (map[string]any, error) {
 	marker := remotekill.NewMarker()
-	res, err := streamInPod(ctx, c, rt, pod, p, append([]string{"env", marker}, p.Argv...))
+	command := p.Argv
+	if p.Shell.Text != "" {
+		// env(1) sets the values: they travel as arguments, which no shell parses.
+		command = append(append([]string{}, p.Shell.Env...), "sh", "-c", p.Shell.Text)
+	}
+	res, err := streamInPod(ctx, c, rt, pod, p, append([]string{"env", marker}, command...))
 	if err != nil && strings.Contains(err.Error(), `"env": executable file not found`) {
+		if p.Shell.Text != "" {
+			return res, fmt.Errorf("shell: the container has no env(1), which hands the script its values; use argv")
+		}
 		return streamInPod(ctx, c, rt, pod, p, p.Argv)
 	}
 	if ctx.Err() != nil {
