@@ -55,7 +55,7 @@ func (c *Capture) Close() error {
 func (c *Capture) String() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return strings.TrimRight(c.kept.String(), "\n")
+	return strings.TrimRight(c.kept.String(c.lines.mask), "\n")
 }
 
 // boundedBuffer keeps the first headMax and the last tailMax bytes written.
@@ -101,7 +101,10 @@ func (b *boundedBuffer) write(p []byte) {
 	}
 }
 
-func (b *boundedBuffer) String() string {
+// String is what was kept. Where the middle was dropped, the head's end and the tail's start
+// are cut back past anything that could be part of a secret: the masker, which sees the kept
+// text later, would not know a secret's half.
+func (b *boundedBuffer) String(m *Masker) string {
 	var tail []byte
 	if b.wrapped {
 		tail = append(append([]byte{}, b.tail[b.pos:]...), b.tail[:b.pos]...)
@@ -116,9 +119,12 @@ func (b *boundedBuffer) String() string {
 		s.Write(tail)
 		return s.String()
 	}
-	note := fmt.Sprintf("\n[... %d bytes of output dropped: the first %d and the last %d are kept ...]\n", dropped, len(b.head), len(tail))
-	s.Grow(len(b.head) + len(note) + len(tail))
-	s.Write(b.head)
+	head := b.head[:len(b.head)-m.holdBack(b.head)]
+	tail = tail[m.holdFront(tail):]
+	dropped = b.total - int64(len(head)) - int64(len(tail))
+	note := fmt.Sprintf("\n[... %d bytes of output dropped: the first %d and the last %d are kept ...]\n", dropped, len(head), len(tail))
+	s.Grow(len(head) + len(note) + len(tail))
+	s.Write(head)
 	s.WriteString(note)
 	s.Write(tail)
 	return s.String()
@@ -195,10 +201,7 @@ func (s *lineSplitter) lines() {
 }
 
 func (s *lineSplitter) longestSecret() int {
-	if !s.mask.Active() {
-		return 0
-	}
-	return len(s.mask.secrets[0])
+	return s.mask.longestForm()
 }
 
 // show masks text (one line or several held together) and shows each line.

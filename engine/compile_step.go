@@ -79,7 +79,7 @@ func (c *compiler) step(plan *Plan, ms *model.Step, order int) *Step {
 	s := &Step{File: ms.File, Line: ms.Node.Line, Col: ms.Node.Column, Finally: ms.Finally}
 	sc.scope = &Scope{Vars: c.varNames, Steps: c.refs, Before: order, Loop: ms.Value("loop") != nil,
 		Incomplete: c.file.Incomplete(), compiler: c.exprs}
-	sc.pc = &paramCompiler{file: ms.File, scope: sc.scope, vars: &Env{Vars: plan.Vars}, diags: &c.diags, lines: c.file.Lines[ms.File],
+	sc.pc = &paramCompiler{file: ms.File, scope: sc.scope, vars: plan.env(nil), diags: &c.diags, lines: c.file.Lines[ms.File],
 		seen: func(n *yaml.Node, e *Expr) {
 			sc.seenExprs = append(sc.seenExprs, exprAt{n, e})
 			s.reads.add(e.reads)
@@ -256,7 +256,7 @@ func (sc *stepCompiler) loop(n *yaml.Node) *param {
 		return nil
 	}
 	if p.known() && !isList(p.value.Interface()) {
-		sc.add(model.At(sc.ms.File, n, "", "loop: expected a list, but %s gives %s", strings.TrimSpace(n.Value), describeValue(p.value.Interface())))
+		sc.add(model.At(sc.ms.File, n, "", "loop: expected a list, but %s gives %s", strings.TrimSpace(n.Value), describeValue(sc.pc.vars.masker(), p.value.Interface())))
 		return nil
 	}
 	return p

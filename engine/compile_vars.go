@@ -118,6 +118,11 @@ func (c *compiler) secrets(plan *Plan, given []string) ([]varDecl, error) {
 		if !ok {
 			plan.missingSecrets = append(plan.missingSecrets, describeSecretSources(s))
 		}
+		if ok && value != "" && len(value) < secretMinLen {
+			d := model.At(s.File, s.Key, "", "secret %q is shorter than %d bytes, so it is not masked (masking it would blank out those letters everywhere): use a longer secret", s.Name, secretMinLen)
+			d.Severity = model.Warning
+			c.add(d)
+		}
 		masked = append(masked, value)
 		plan.Secrets = append(plan.Secrets, s.Name)
 		out = append(out, varDecl{Var: model.Var{Name: s.Name, Key: s.Key, File: s.File,
@@ -198,8 +203,8 @@ func (c *compiler) resolveVars(plan *Plan, decls []varDecl) bool {
 		return false
 	}
 	plan.Vars = make(map[string]any, len(order))
-	env := &Env{Vars: plan.Vars}
 	tainted := map[string]bool{}
+	env := &Env{Vars: plan.Vars, mask: plan.masker, secretVars: tainted}
 	var derivedSecrets []string
 	for _, name := range order {
 		v := byName[name]
@@ -224,7 +229,8 @@ func (c *compiler) resolveVars(plan *Plan, decls []varDecl) bool {
 			}
 		}
 	}
-	plan.masker = plan.masker.With(derivedSecrets...)
+	plan.masker.Add(derivedSecrets...)
+	plan.secretVars = tainted
 	plan.VarOrder = names
 	return !c.diags.ErrorsSince(before)
 }

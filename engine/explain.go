@@ -72,18 +72,15 @@ func (e *Expr) explain(env *Env) []string {
 			out = append(out, fmt.Sprintf("%s: %v", s, err))
 			continue
 		}
-		out = append(out, fmt.Sprintf("%s = %s", s, describeForHumans(v)))
+		out = append(out, fmt.Sprintf("%s = %s", s, describeForHumans(env.mask, v)))
 	}
 	return out
 }
 
-func describeForHumans(v any) string {
+func describeForHumans(m *Masker, v any) string {
 	s := Stringify(v)
 	if _, isString := v.(string); isString {
 		s = fmt.Sprintf("%q", s)
 	}
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
+	return m.Shorten(s, 300)
 }

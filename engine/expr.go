@@ -33,6 +33,31 @@ type Env struct {
 	// Object is the Kubernetes object a step examines (waitFor's condition), only in
 	// parameters that declare it.
 	Object any `expr:"object"`
+
+	// mask learns every text an expression computes from a secret (secretVars, or an item
+	// that holds one): a value computed from a secret is a secret.
+	mask       *Masker
+	secretVars map[string]bool
+}
+
+func (env *Env) masker() *Masker {
+	if env == nil {
+		return nil
+	}
+	return env.mask
+}
+
+// readsSecret reports whether e computes its value from a secret in env.
+func (e *Expr) readsSecret(env *Env) bool {
+	if env == nil || env.mask == nil {
+		return false
+	}
+	for _, name := range e.reads.vars {
+		if env.secretVars[name] {
+			return true
+		}
+	}
+	return e.reads.item && env.mask.Holds(env.Item)
 }
 
 // Scope is what an expression may refer to where it stands in the playbook. The type checker
@@ -270,6 +295,9 @@ func (e *Expr) Eval(env *Env) (any, error) {
 			return nil, fmt.Errorf("%s: %s", e.Source, fe.Message)
 		}
 		return nil, fmt.Errorf("%s: %v", e.Source, err)
+	}
+	if e.readsSecret(env) {
+		env.mask.AddComputed(v)
 	}
 	return v, nil
 }

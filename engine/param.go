@@ -160,7 +160,7 @@ func (c *paramCompiler) bareExpr(n *yaml.Node, f fieldOpts) *Expr {
 			c.errorf(n, "", "%s: %v", f.path, err)
 			return nil
 		} else if _, ok := v.(bool); !ok {
-			c.errorf(n, "", "%s: expected true or false, but %s gives %s", f.path, e.Source, describeValue(v))
+			c.errorf(n, "", "%s: expected true or false, but %s gives %s", f.path, e.Source, describeValue(c.vars.masker(), v))
 			return nil
 		}
 	}
@@ -607,7 +607,7 @@ func describeType(t reflect.Type) string {
 }
 
 // describeValue says what an expression gave, for "expected X, but ... gives Y".
-func describeValue(v any) string {
+func describeValue(m *Masker, v any) string {
 	switch x := v.(type) {
 	case nil:
 		return "nothing"
@@ -622,9 +622,5 @@ func describeValue(v any) string {
 	if isList(v) {
 		kind = "a list"
 	}
-	text := Stringify(v)
-	if len(text) > 80 {
-		text = text[:79] + "…"
-	}
-	return kind + " " + text
+	return kind + " " + m.Shorten(Stringify(v), 80)
 }

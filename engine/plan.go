@@ -27,6 +27,7 @@ type Plan struct {
 
 	masker         *Masker
 	missingSecrets []string
+	secretVars     map[string]bool // secrets and the vars computed from them
 }
 
 // Step is one compiled step.
@@ -101,3 +102,9 @@ func (p *Plan) Mask(s string) string { return p.masker.String(s) }
 
 // Masker is the plan's masker, for callers that show what the plan holds.
 func (p *Plan) Masker() *Masker { return p.masker }
+
+// env is what expressions read: the vars, and the steps' results so far when a run has them.
+// It carries the masker, which learns every value computed from a secret.
+func (p *Plan) env(steps map[string]any) *Env {
+	return &Env{Vars: p.Vars, Steps: steps, mask: p.masker, secretVars: p.secretVars}
+}

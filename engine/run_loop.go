@@ -30,20 +30,21 @@ type itemResult struct {
 // runLoop runs the step once per item, at most s.Parallel at a time. The first item that
 // fails (unless errors are ignored) cancels the items still running and starts no more.
 func (r *runner) runLoop(ctx, parent context.Context, s *Step, base Event, tail *tailBuffer) (any, Status, error) {
-	env := &Env{Vars: r.plan.Vars, Steps: r.steps}
+	env := r.plan.env(r.steps)
 	v, err := s.loop.bind(env)
 	if err != nil {
 		return nil, StatusFailed, err
 	}
 	list := v.Interface()
 	if !isList(list) {
-		return nil, StatusFailed, fmt.Errorf("loop: expected a list, got %s", describeValue(list))
+		return nil, StatusFailed, fmt.Errorf("loop: expected a list, got %s", describeValue(env.mask, list))
 	}
 	items := listItems(list)
 	results := make([]itemResult, len(items))
 	envs := make([]*Env, len(items))
 	for i, item := range items {
-		envs[i] = &Env{Vars: r.plan.Vars, Steps: r.steps, Item: item, Index: i}
+		envs[i] = r.plan.env(r.steps)
+		envs[i].Item, envs[i].Index = item, i
 		results[i].label, results[i].status = s.itemLabel(envs[i], item), StatusNotRun
 	}
 	_ = fanout.Each(ctx, len(items), max(s.Parallel, 1), func(itemCtx context.Context, i int) error {
@@ -123,9 +124,5 @@ func (s *Step) itemLabel(env *Env, item any) string {
 			}
 		}
 	}
-	label := Stringify(item)
-	if r := []rune(label); len(r) > 60 {
-		label = string(r[:59]) + "…"
-	}
-	return label
+	return env.mask.Shorten(Stringify(item), 60)
 }

@@ -40,7 +40,7 @@ func (r *runner) runStep(parent context.Context, s *Step) (Status, any, error) {
 	)
 	if s.loop == nil {
 		var out map[string]any
-		out, status, why, err = r.runItem(ctx, s, &Env{Vars: r.plan.Vars, Steps: r.steps}, base, tail)
+		out, status, why, err = r.runItem(ctx, s, r.plan.env(r.steps), base, tail)
 		if out != nil {
 			outputs = out
 		}

@@ -196,6 +196,7 @@ func shellParseText(err error) string {
 type scriptWriter struct {
 	text strings.Builder
 	env  []string
+	mask *Masker
 }
 
 func (w *scriptWriter) literal(s string) { w.text.WriteString(s) }
@@ -239,7 +240,7 @@ func (w *scriptWriter) set(name string, ctx shellContext, v any) error {
 	if ctx == shellArithmetic && !shellInteger.MatchString(s) {
 		// The shell would evaluate the text as an expression (in bash, with array subscripts
 		// that run commands): only a number is data there.
-		return fmt.Errorf("a value in shell arithmetic must be an integer, got %s", describeValue(v))
+		return fmt.Errorf("a value in shell arithmetic must be an integer, got %s", describeValue(w.mask, v))
 	}
 	if strings.IndexByte(s, 0) >= 0 {
 		return fmt.Errorf("a value for a shell script cannot hold a NUL byte (no environment variable can)")

@@ -211,7 +211,7 @@ func (p templatePart) value(env *Env) (any, error) {
 }
 
 func (t *Template) renderScript(env *Env) (Script, error) {
-	var w scriptWriter
+	w := scriptWriter{mask: env.masker()}
 	n := 0
 	for _, p := range t.parts {
 		if p.expr == nil {
