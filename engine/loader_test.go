@@ -132,7 +132,7 @@ func TestLoadErrors(t *testing.T) {
 		{"a value as a here-document's delimiter", map[string]string{"pb.yaml": header + "vars: {x: y}\nsteps:\n  - name: a\n    shell:\n      script: |\n        cat <<${{ vars.x }}\n        y\n"},
 			`pb.yaml:9:15: the script does not parse as a shell script, so where its ${{ }} values stand cannot be told: expansions not allowed in heredoc words`},
 		{"a script that does not parse", map[string]string{"pb.yaml": header + "vars: {x: y}\nsteps:\n  - name: a\n    shell: {script: \"echo ${{ vars.x }} (\"}\n"},
-			`pb.yaml:7:42: the script does not parse as a shell script, so where its ${{ }} values stand cannot be told: a command can only contain words and redirects; encountered `+"`(`"},
+			`pb.yaml:7:42: the script does not parse as a shell script, so where its ${{ }} values stand cannot be told: a command can only contain words and redirects; encountered ` + "`(`"},
 		{"until without outputs.", map[string]string{"pb.yaml": header + "steps:\n  - name: a\n    echo: {stdout: x}\n    retry: {attempts: 2, until: exitCode == 0}\n"},
 			`pb.yaml:7:33: unknown name "exitCode" in expression; did you mean "outputs.exitCode"?`},
 		{"a var named without vars.", map[string]string{"pb.yaml": header + "vars: {cluster: x}\nsteps:\n  - name: a\n    say: {message: \"${{ cluster }}\"}\n"},

@@ -48,7 +48,9 @@ var longSecret = "long-" + strings.Repeat("0123456789abcdef", 25)
 
 // Every form of a secret that the docs list is masked, in every sink.
 func TestSecretFormsAreMasked(t *testing.T) {
-	b64 := func(prefix string) string { return base64.StdEncoding.EncodeToString([]byte(prefix + formsSecret + "!")) }
+	b64 := func(prefix string) string {
+		return base64.StdEncoding.EncodeToString([]byte(prefix + formsSecret + "!"))
+	}
 	b64url := func(prefix string) string { return base64.URLEncoding.EncodeToString([]byte(prefix + formsSecret)) }
 	cases := []struct {
 		name, body string
