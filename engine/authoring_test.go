@@ -164,7 +164,7 @@ func TestRetryUntilTurnsAFailedAttemptIntoSuccess(t *testing.T) {
 func TestNilInATemplateIsAnError(t *testing.T) {
 	pb := mustLoad(t, header+"steps:\n  - {name: a, id: a, echo: {stdout: '{}'}}\n  - {name: b, say: {message: \"x=${{ fromJSON(steps.a.outputs.stdout).missing }}\"}}\n")
 	_, _, err := run(t, pb, engine.RunOptions{})
-	if err == nil || !strings.Contains(err.Error(), "gives nothing (nil)") {
+	if err == nil || !strings.Contains(err.Error(), `fromJSON(steps.a.outputs.stdout).missing: no key "missing" (the map is empty)`) {
 		t.Errorf("err = %v", err)
 	}
 }

@@ -78,7 +78,7 @@ func (c *compiler) step(plan *Plan, ms *model.Step, order int) *Step {
 	typeKey, params := sc.stepType()
 	s := &Step{File: ms.File, Line: ms.Node.Line, Col: ms.Node.Column, Finally: ms.Finally}
 	sc.scope = &Scope{Vars: c.varNames, Steps: c.refs, Before: order, Loop: ms.Value("loop") != nil,
-		Incomplete: c.file.Incomplete(), compiler: c.exprs}
+		Values: plan.Vars, Incomplete: c.file.Incomplete(), compiler: c.exprs}
 	sc.pc = &paramCompiler{file: ms.File, scope: sc.scope, vars: plan.env(nil), diags: &c.diags, lines: c.file.Lines[ms.File],
 		seen: func(n *yaml.Node, e *Expr) {
 			sc.seenExprs = append(sc.seenExprs, exprAt{n, e})
@@ -242,7 +242,7 @@ func (sc *stepCompiler) loop(n *yaml.Node) *param {
 	n = model.Resolve(n)
 	outer := sc.pc.scope
 	// item and index are the loop's own: the list cannot use them.
-	sc.pc.scope = &Scope{Vars: outer.Vars, Steps: outer.Steps, Before: outer.Before, Incomplete: outer.Incomplete, compiler: outer.compiler}
+	sc.pc.scope = &Scope{Vars: outer.Vars, Steps: outer.Steps, Before: outer.Before, Values: outer.Values, Incomplete: outer.Incomplete, compiler: outer.compiler}
 	defer func() { sc.pc.scope = outer }()
 	switch {
 	case n.Kind == yaml.SequenceNode:

@@ -71,6 +71,9 @@ type Scope struct {
 	Outputs []string // non-nil inside retry.until: the current step's outputs
 	InVars  bool     // a var's value: only other vars exist yet
 	Object  bool     // `object` is defined
+	// Values are the vars' values where they are known (in steps): a key read from a var
+	// that is not there is a load error.
+	Values map[string]any
 	// Incomplete says an include could not be read: names it might declare are not errors.
 	Incomplete bool
 	compiler   *exprCompiler
@@ -213,6 +216,7 @@ func compileExpr(source string, scope *Scope, asBool bool) (*Expr, *exprError) {
 	if check.err != nil {
 		return nil, check.err
 	}
+	strictMembers(&tree.Node)
 	if _, err := new(checker.Checker).PatchAndCheck(tree, cfg); err != nil {
 		return nil, fromExprLangError(err, scope)
 	}
@@ -229,6 +233,7 @@ func compileProgram(source string, cfg *conf.Config) (*vm.Program, error) {
 	if err != nil {
 		return nil, err
 	}
+	strictMembers(&tree.Node)
 	if _, err := new(checker.Checker).PatchAndCheck(tree, cfg); err != nil {
 		return nil, err
 	}
@@ -392,6 +397,10 @@ func (c *scopeChecker) visitMember(n *ast.MemberNode) {
 			}
 		}
 	}
+	// vars.<name>.<key>...: check each key against the var's value, known at load.
+	if path, ok := varsPath(n); ok && c.scope.Values != nil && !c.guarded[n] {
+		c.checkVarKey(n, path)
+	}
 	// steps.<id>.outputs.<name>: check the name against what the plugin declares.
 	if id, ok := outputsMember(n.Node); ok {
 		c.checkOutputName(id, n, prop.Value)
@@ -403,6 +412,54 @@ func (c *scopeChecker) visitMember(n *ast.MemberNode) {
 				c.checkOutputKey(id, name.Value, n, prop.Value)
 			}
 		}
+	}
+}
+
+// varsPath returns the names of vars.<name>.<key>... when every one is written literally.
+func varsPath(n *ast.MemberNode) ([]string, bool) {
+	var path []string
+	var node ast.Node = n
+	for {
+		switch x := node.(type) {
+		case *ast.MemberNode:
+			prop, ok := x.Property.(*ast.StringNode)
+			if !ok {
+				return nil, false
+			}
+			path = append([]string{prop.Value}, path...)
+			node = x.Node
+			continue
+		case *ast.IdentifierNode:
+			return path, x.Value == "vars" && len(path) >= 2
+		}
+		return nil, false
+	}
+}
+
+// checkVarKey fails a read of a key that a var's known value does not have.
+func (c *scopeChecker) checkVarKey(n *ast.MemberNode, path []string) {
+	value, known := c.scope.Values[path[0]]
+	if !known {
+		return
+	}
+	for _, key := range path[1 : len(path)-1] {
+		m, ok := value.(map[string]any)
+		if !ok {
+			return
+		}
+		if value, ok = m[key]; !ok {
+			return // the outer read fails first
+		}
+	}
+	m, ok := value.(map[string]any)
+	if !ok {
+		return
+	}
+	last := path[len(path)-1]
+	if _, ok := m[last]; !ok {
+		keys := sortedKeys(m)
+		c.fail(n.Property, Suggest(last, keys), "vars.%s has no key %q (it has: %s); write ?? 'default' after it where it may be missing",
+			strings.Join(path[:len(path)-1], "."), last, strings.Join(keys, ", "))
 	}
 }
 

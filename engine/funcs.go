@@ -117,6 +117,7 @@ var helperFuncs = []expr.Option{
 		new(func(map[string]any, any) any)),
 	expr.Function(outputsOrNilFunc, func(p ...any) (any, error) { return stepOutputs(p[0], p[1], true) },
 		new(func(map[string]any, any) any)),
+	strictMemberFunc,
 	expr.Function("shellQuote", func(p ...any) (any, error) { return ShellQuote(fmt.Sprint(p[0])), nil },
 		new(func(any) string)),
 }
