@@ -39,7 +39,7 @@ func TestLoadErrors(t *testing.T) {
 		{"misspelled step type", map[string]string{"pb.yaml": header + "steps:\n  - name: a\n    eho: {stdout: x}\n"},
 			`pb.yaml:6:5: unknown key "eho" in step (step keys: name, id, when, loop, parallel, retry, timeout, ignoreErrors; or a step type: playbook steps lists them); did you mean "echo"?`},
 		{"unknown param key", map[string]string{"pb.yaml": header + "steps:\n  - name: a\n    echo: {stdout: x, stdot: y}\n"},
-			`pb.yaml:6:23: unknown key "stdot" in echo (expected one of: stdout, stderr, exitCode, count, prefix); did you mean "stdout"?`},
+			`pb.yaml:6:23: unknown key "stdot" in echo (expected one of: stdout, stderr, exitCode, count, prefix, reads); did you mean "stdout"?`},
 		{"unknown retry key", map[string]string{"pb.yaml": header + "steps:\n  - name: a\n    say: {message: hi}\n    retry: {attempts: 2, dealy: 1s}\n"},
 			`pb.yaml:7:26: unknown key "dealy" in retry (expected one of: attempts, delay, until); did you mean "delay"?`},
 		{"missing step name", map[string]string{"pb.yaml": header + "steps:\n  - say: {message: hi}\n"},

@@ -40,6 +40,10 @@ type StepType[P any] struct {
 	// Plan describes what Run would do, without side effects (optional); PlaybookDir(ctx)
 	// is the playbook's directory. Parameters that wait for step results are zero.
 	Plan func(ctx context.Context, p *P) (any, error)
+	// Files lists the local files and directories the step reads (manifests, values
+	// files, a chart), relative to the playbook's directory or absolute: --resume runs the
+	// step again when one of them changed (optional).
+	Files func(p *P) []string
 	Run  func(ctx context.Context, rt *Runtime, p *P) (map[string]any, error)
 }
 
@@ -67,6 +71,7 @@ type plugin interface {
 	validate(p any) error
 	check(p any, dir string) error
 	plan(ctx context.Context, p any) (any, error)
+	files(p any) []string
 	run(ctx context.Context, rt *Runtime, p any) (map[string]any, error)
 }
 
@@ -102,6 +107,13 @@ func (t *StepType[P]) plan(ctx context.Context, p any) (any, error) {
 		return nil, nil
 	}
 	return t.Plan(ctx, p.(*P))
+}
+
+func (t *StepType[P]) files(p any) []string {
+	if t.Files == nil {
+		return nil
+	}
+	return t.Files(p.(*P))
 }
 
 func (t *StepType[P]) run(ctx context.Context, rt *Runtime, p any) (map[string]any, error) {

@@ -43,6 +43,7 @@ type echoParams struct {
 	ExitCode int    `yaml:"exitCode"`
 	Count    string `yaml:"count" doc:"a file to append a line to on every run"`
 	Prefix   string `yaml:"prefix" doc:"label its lines, as dockerExec does with container names"`
+	Reads    string `yaml:"reads" doc:"a file or glob it says it reads, for resume"`
 }
 
 type sayParams struct {
@@ -86,6 +87,12 @@ func init() {
 	engine.Register(engine.StepType[echoParams]{
 		Name:    "echo",
 		Summary: "print and exit with a code, without a process",
+		Files: func(p *echoParams) []string {
+			if p.Reads == "" {
+				return nil
+			}
+			return []string{p.Reads}
+		},
 		Outputs: []engine.OutputDoc{{Name: "stdout"}, {Name: "stderr"}, {Name: "exitCode"}},
 		Run: func(_ context.Context, rt *engine.Runtime, p *echoParams) (map[string]any, error) {
 			if p.Count != "" {

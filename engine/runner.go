@@ -95,6 +95,9 @@ func (p *Plan) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		return nil, err
 	}
 	r.em.emit(Event{Type: RunStarted, Playbook: p.Name, Total: r.total})
+	if r.resume != nil && r.resume.notice != "" {
+		r.em.emit(Event{Type: Notice, Line: r.resume.notice})
+	}
 	started := time.Now()
 
 	mainCtx, cancel := context.WithCancelCause(ctx)

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/kindlab/playbook/internal/atomicfile"
@@ -58,6 +60,8 @@ type resumer struct {
 	saved time.Time
 	dirty bool
 	err   error
+	// notice is said when the run starts (no earlier state to resume).
+	notice string
 }
 
 func newResumer(p *Plan, opts RunOptions) (*resumer, error) {
@@ -72,14 +76,19 @@ func newResumer(p *Plan, opts RunOptions) (*resumer, error) {
 			return nil, err
 		}
 		r.prev = prev
+		if prev == nil {
+			// As make does with nothing built: a CI job can always pass --resume.
+			r.notice = fmt.Sprintf("--resume: no earlier run of this playbook (no state at %s): running every step", opts.StatePath)
+		}
 	}
 	return r, nil
 }
 
+// loadState reads the state of the run being resumed; nil when there was none.
 func loadState(path string) (*runState, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, usagef("--resume: no earlier run of this playbook (no state at %s)", path)
+		return nil, nil
 	}
 	if err != nil {
 		return nil, err
@@ -99,20 +108,19 @@ func (r *resumer) key(s *Step) string {
 	return "name:" + r.plan.masker.String(s.Name)
 }
 
-// fingerprint covers everything the step would act on: its type, its parameters as written
-// and as far as vars decide them, its when, loop and retry, and the values of every var and
-// step result its expressions read. A step whose inputs changed (another --var, another
-// output upstream, a when that now reads differently) is not the step that succeeded.
+// fingerprint covers everything the step would act on, evaluated: its type and name, its
+// parameters as they would be bound now (so every var, env() value and step result they read
+// counts), its loop's items and each item's parameters, its when and retry, the status and
+// outputs of every step its expressions read, and the content of every local file its type
+// says it reads. A step whose inputs changed is not the step that succeeded. A step whose
+// inputs cannot be evaluated now gets no fingerprint: it runs.
 func (r *resumer) fingerprint(s *Step, steps map[string]any) string {
 	if r == nil {
 		return ""
 	}
-	fp := map[string]any{"type": s.Type, "params": s.params.shown, "name": s.Name}
+	fp := map[string]any{"type": s.Type, "name": s.Name}
 	if s.When != nil {
 		fp["when"] = s.When.Source
-	}
-	if s.loop != nil {
-		fp["loop"] = s.loop.shown
 	}
 	if s.Retry != nil {
 		fp["retry"] = s.Retry
@@ -133,12 +141,87 @@ func (r *resumer) fingerprint(s *Step, steps map[string]any) string {
 		}
 	}
 	fp["steps"] = read
+	envs := []*Env{r.plan.env(steps)}
+	if s.loop != nil {
+		list, err := s.loop.bind(envs[0])
+		if err != nil || !isList(list.Interface()) {
+			return ""
+		}
+		items := listItems(list.Interface())
+		fp["loop"] = items
+		envs = envs[:0]
+		for i, item := range items {
+			env := r.plan.env(steps)
+			env.Item, env.Index = item, i
+			envs = append(envs, env)
+		}
+	}
+	var params, when, files []any
+	for _, env := range envs {
+		if s.When != nil {
+			v, err := s.When.Eval(env)
+			if err != nil {
+				return ""
+			}
+			when = append(when, v)
+		}
+		p, err := s.params.bind(env)
+		if err != nil {
+			return ""
+		}
+		params = append(params, p.Interface())
+		for _, path := range s.plugin.files(pointerTo(p)) {
+			files = append(files, r.fileSum(path))
+		}
+	}
+	fp["params"], fp["whenValues"], fp["files"] = params, when, files
 	// Hashed as it is encoded: the outputs read may be megabytes.
 	sum := sha256.New()
 	if err := json.NewEncoder(sum).Encode(fp); err != nil {
 		return ""
 	}
 	return hex.EncodeToString(sum.Sum(nil))
+}
+
+// fileSum is what a step's file holds (every file below a directory, every file a glob
+// matches), as a hash; a file that is not there counts as such.
+func (r *resumer) fileSum(path string) string {
+	if path == "" || strings.Contains(path, "://") {
+		return path // a URL or a registry reference: not a local file
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(r.plan.File), path)
+	}
+	matches, err := filepath.Glob(path)
+	if err != nil || len(matches) == 0 {
+		matches = []string{path}
+	}
+	sum := sha256.New()
+	for _, match := range matches {
+		if err := hashTree(sum, match); err != nil {
+			return path + ": " + err.Error()
+		}
+	}
+	return hex.EncodeToString(sum.Sum(nil))
+}
+
+func hashTree(sum io.Writer, path string) error {
+	return filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		fmt.Fprintf(sum, "%s\x00", p)
+		_, err = io.Copy(sum, f)
+		return err
+	})
 }
 
 // restore skips a step that succeeded in the resumed run with the same fingerprint, giving

@@ -49,6 +49,12 @@ func init() {
 			}
 			return nil
 		},
+		Files: func(p *dockerCpParams) []string {
+			if p.Direction == "out" {
+				return nil
+			}
+			return []string{p.Src}
+		},
 		Run: runDockerCp,
 	})
 }

@@ -79,6 +79,13 @@ func init() {
 		},
 		Check: checkHelmValuesOffline,
 		Plan:  planHelmInstall,
+		Files: func(p *helmInstallParams) []string {
+			files := append([]string{}, p.ValuesFiles...)
+			if p.Repo == "" && !strings.Contains(p.Chart, "://") {
+				files = append(files, p.Chart) // a local chart; a name in a repository is pinned by version
+			}
+			return files
+		},
 		Run:   runHelmInstall,
 	})
 }

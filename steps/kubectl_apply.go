@@ -60,6 +60,7 @@ func init() {
 			}
 			return nil
 		},
+		Files: func(p *applyParams) []string { return p.Files },
 		Run: runApply,
 	})
 }
