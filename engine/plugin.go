@@ -44,7 +44,7 @@ type StepType[P any] struct {
 	// files, a chart), relative to the playbook's directory or absolute: --resume runs the
 	// step again when one of them changed (optional).
 	Files func(p *P) []string
-	Run  func(ctx context.Context, rt *Runtime, p *P) (map[string]any, error)
+	Run   func(ctx context.Context, rt *Runtime, p *P) (map[string]any, error)
 }
 
 // FieldError is a validation problem in one parameter; the loader reports it at that

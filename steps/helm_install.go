@@ -86,7 +86,7 @@ func init() {
 			}
 			return files
 		},
-		Run:   runHelmInstall,
+		Run: runHelmInstall,
 	})
 }
 

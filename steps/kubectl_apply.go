@@ -61,7 +61,7 @@ func init() {
 			return nil
 		},
 		Files: func(p *applyParams) []string { return p.Files },
-		Run: runApply,
+		Run:   runApply,
 	})
 }
 
