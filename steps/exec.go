@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -131,7 +132,8 @@ func runExec(ctx context.Context, rt *engine.Runtime, p *execParams) (map[string
 		}
 		_ = syscall.Kill(-group, syscall.SIGKILL)
 	}
-	leftovers := outPipe.settle() || errPipe.settle()
+	outLeft, errLeft := outPipe.settle(), errPipe.settle()
+	leftovers := outLeft || errLeft
 	stdout.Close()
 	stderr.Close()
 	if leftovers || groupAlive(group) {
@@ -207,6 +209,9 @@ type drain struct {
 	r, w   *os.File
 	sink   *switchWriter
 	copied chan struct{}
+	// idleSince is when the copier last started waiting for the pipe (0 while it is passing
+	// output on, however slowly the reports are read).
+	idleSince atomic.Int64
 }
 
 func newDrain(capture io.Writer) (*drain, error) {
@@ -217,7 +222,18 @@ func newDrain(capture io.Writer) (*drain, error) {
 	d := &drain{r: r, w: w, sink: &switchWriter{w: capture}, copied: make(chan struct{})}
 	go func() {
 		defer close(d.copied)
-		_, _ = io.Copy(d.sink, r)
+		buf := make([]byte, 64<<10)
+		for {
+			d.idleSince.Store(time.Now().UnixNano())
+			n, err := r.Read(buf)
+			d.idleSince.Store(0)
+			if n > 0 {
+				_, _ = d.sink.Write(buf[:n])
+			}
+			if err != nil {
+				return
+			}
+		}
 	}()
 	return d, nil
 }
@@ -226,16 +242,24 @@ func newDrain(capture io.Writer) (*drain, error) {
 // holds it is gone.
 func (d *drain) started() { d.w.Close() }
 
-// settle waits for the command's last output; it reports true when something still holds the
-// pipe, whose output from now on goes nowhere.
+// settle waits for the command's last output: until EOF, however long passing it on to slow
+// reports takes. Only when the pipe stays open and silent for outputSettle (something the
+// command started in the background holds it) does it stop waiting; it then reports true,
+// and that process's output from now on goes nowhere.
 func (d *drain) settle() bool {
-	select {
-	case <-d.copied:
-		return false
-	case <-time.After(outputSettle):
+	tick := time.NewTicker(outputSettle / 5)
+	defer tick.Stop()
+	for {
+		select {
+		case <-d.copied:
+			return false
+		case <-tick.C:
+		}
+		if idle := d.idleSince.Load(); idle != 0 && time.Since(time.Unix(0, idle)) >= outputSettle {
+			d.sink.detach()
+			return true
+		}
 	}
-	d.sink.detach()
-	return true
 }
 
 func (d *drain) abandon() {

@@ -214,3 +214,42 @@ func TestRetriedFailureIsSaidOnce(t *testing.T) {
 		t.Errorf("the failure was also printed as output: %q", lines)
 	}
 }
+
+// What a command prints is captured whole however slowly the reports are read: the drain
+// waits for the end of the output, not a fixed time, and nothing is said to be left running
+// in the background when nothing is.
+func TestExecCapturesEverythingBehindASlowReader(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pb.yaml")
+	os.WriteFile(path, []byte("apiVersion: playbook/v1\nkind: Playbook\nname: t\nsteps:\n  - {name: count, id: count, exec: {argv: [seq, 1, '20000']}}\n"), 0o644)
+	pb, err := engine.Load(path, engine.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines, logs []string
+	var stdout string
+	slow := engine.ReporterFunc(func(e engine.Event) {
+		switch {
+		case e.Type == engine.StepOutput && e.Stream == "stdout":
+			lines = append(lines, e.Line)
+			time.Sleep(50 * time.Microsecond) // a reader that keeps up with less than the command
+		case e.Type == engine.StepOutput:
+			logs = append(logs, e.Line)
+		case e.Type == engine.StepFinished:
+			stdout, _ = e.Outputs.(map[string]any)["stdout"].(string)
+		}
+	})
+	if _, err := pb.Run(context.Background(), engine.RunOptions{Reporters: []engine.Reporter{slow}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(stdout, "\n") + 1; n != 20000 || !strings.HasSuffix(stdout, "\n20000") {
+		t.Errorf("captured %d lines, want 20000 (ends %q)", n, stdout[max(0, len(stdout)-20):])
+	}
+	if len(lines) != 20000 {
+		t.Errorf("shown %d lines, want 20000", len(lines))
+	}
+	for _, l := range logs {
+		if strings.Contains(l, "background") {
+			t.Errorf("said %q with nothing left running", l)
+		}
+	}
+}
