@@ -150,9 +150,6 @@ func dockerExecOne(ctx context.Context, cli *client.Client, rt *engine.Runtime, 
 	return result, nil
 }
 
-// outputFileLimit bounds what a command may set through its output file, as GitHub does.
-const outputFileLimit = 1 << 20
-
 // createOutputFile makes the output file before the command runs, writable by any user: the
 // command may run as one that cannot create files in /tmp. A container without a writable /tmp
 // gets no file, and a command that writes one there gets the error.
@@ -180,14 +177,7 @@ func containerOutputFile(ctx context.Context, cli *client.Client, c docker.Conta
 	if _, err := tr.Next(); err != nil {
 		return nil, fmt.Errorf("reading $%s: %w", outputFileEnv, err)
 	}
-	data, err := io.ReadAll(io.LimitReader(tr, outputFileLimit+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading $%s: %w", outputFileEnv, err)
-	}
-	if len(data) > outputFileLimit {
-		return nil, fmt.Errorf("$%s holds more than %d bytes", outputFileEnv, outputFileLimit)
-	}
-	return parseOutputFile(string(data))
+	return readOutputFile(tr)
 }
 
 // killInContainer ends a cancelled command.

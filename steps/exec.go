@@ -165,11 +165,12 @@ func runExec(ctx context.Context, rt *engine.Runtime, p *execParams) (map[string
 	if code != 0 && !slices.Contains(p.OkExitCodes, code) {
 		return outputs, fmt.Errorf("%s exited with code %d%s", argv[0], code, lastLine(stderr.String()))
 	}
-	written, err := os.ReadFile(outputFile.Name())
+	written, err := os.Open(outputFile.Name())
 	if err != nil {
 		return outputs, err
 	}
-	if outputs["values"], err = parseOutputFile(string(written)); err != nil {
+	defer written.Close()
+	if outputs["values"], err = readOutputFile(written); err != nil {
 		return outputs, err
 	}
 	return outputs, nil

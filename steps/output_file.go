@@ -2,6 +2,7 @@ package steps
 
 import (
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strings"
@@ -15,6 +16,21 @@ const outputFileEnv = "PLAYBOOK_OUTPUT"
 var outputKeyPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 
 var valuesOutputDoc = "what the command wrote to the file $" + outputFileEnv + " names: key=value lines, or key<<EOF, lines, EOF"
+
+// outputFileLimit bounds what a command may set through its output file, as GitHub does.
+const outputFileLimit = 1 << 20
+
+// readOutputFile reads an output file, local or from a container, within outputFileLimit.
+func readOutputFile(r io.Reader) (map[string]any, error) {
+	data, err := io.ReadAll(io.LimitReader(r, outputFileLimit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading $%s: %w", outputFileEnv, err)
+	}
+	if len(data) > outputFileLimit {
+		return nil, fmt.Errorf("$%s holds more than %d bytes", outputFileEnv, outputFileLimit)
+	}
+	return parseOutputFile(string(data))
+}
 
 // parseOutputFile reads what a command wrote to its output file. A line that is neither form
 // is an error, not something to skip: it is a value the user meant to set.

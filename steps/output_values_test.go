@@ -84,3 +84,12 @@ func TestDockerExecSetsValuesPerContainer(t *testing.T) {
 		t.Fatal(r.err)
 	}
 }
+
+// exec's output file has the same bound as dockerExec's: a command cannot make the run hold
+// gigabytes through it.
+func TestExecOutputFileIsBounded(t *testing.T) {
+	_, _, err := loadRun(t, "steps:\n  - name: big\n    exec: {shell: 'head -c 2000000 /dev/zero | tr \"\\\\0\" a | sed \"s/^/k=/\" >> \"$PLAYBOOK_OUTPUT\"'}\n")
+	if err == nil || !strings.Contains(err.Error(), "$PLAYBOOK_OUTPUT holds more than 1048576 bytes") {
+		t.Fatalf("got %v", err)
+	}
+}
