@@ -120,6 +120,11 @@ func (p *Plan) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	if failure == nil {
 		failure = cleanup.err
 	}
+	if failure == nil && ctx.Err() != nil {
+		// Interrupted while the finally steps ran: they went on, but the run did not end as
+		// it would have.
+		failure = ErrInterrupted
+	}
 	r.shared.end(fctx)
 
 	end := Event{Type: RunFinished, Playbook: p.Name, Status: StatusSucceeded, Seconds: time.Since(started).Seconds(), Reason: cleanup.summary}

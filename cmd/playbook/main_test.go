@@ -241,3 +241,39 @@ func TestSecondInterruptStopsTheCleanup(t *testing.T) {
 		t.Errorf("the cleanup step after the stopped one is not reported as not run:\n%s", text)
 	}
 }
+
+// Ctrl-C while the finally steps run after the main steps passed: the cleanup goes on, the
+// notice says so (not "stopping the current step"), and the run exits 130, not 0.
+func TestInterruptDuringFinallyAfterSuccessExits130(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "cleaned")
+	release := filepath.Join(t.TempDir(), "release")
+	pb := writePlaybook(t, "steps:\n  - {name: quick, log: {message: done}}\nfinally:\n"+
+		"  - {name: cleanup, exec: {shell: 'while [ ! -e "+release+" ]; do sleep 0.05; done; touch "+marker+"'}}\n")
+	cmd := exec.Command(binary, "run", pb)
+	cmd.Env = append(os.Environ(), "CI=true")
+	var out syncBuilder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "finally: cleanup (exec)") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	for !strings.Contains(out.String(), "interrupted during the finally steps") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	os.WriteFile(release, nil, 0o644)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Fatalf("err = %v, want exit 130\n%s", err, out.String())
+	}
+	text := out.String()
+	if !strings.Contains(text, "interrupted during the finally steps: the cleanup goes on") || strings.Contains(text, "stopping the current step") {
+		t.Errorf("the notice does not say what is stopped:\n%s", text)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Errorf("the cleanup did not finish:\n%s", text)
+	}
+}

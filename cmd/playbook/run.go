@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -76,7 +77,9 @@ func runPlaybook(path string, f runFlags) error {
 		return out.couldNotStart(path, err)
 	}
 	out.warn(pb.Warnings)
-	ctx, finallyCtx, stop := interruptContexts(out.notice)
+	phase := &phaseReporter{}
+	out.reporters = append(out.reporters, phase)
+	ctx, finallyCtx, stop := interruptContexts(out.notice, phase.inFinally)
 	defer stop()
 	state := f.state
 	if state == "" {
@@ -210,7 +213,7 @@ func (e *invalid) Unwrap() error { return e.err }
 // interruptContexts returns the run's context, cancelled by the first Ctrl-C or SIGTERM, and
 // the context of finally steps, cancelled only by a second one: cleanup still runs after an
 // interruption, and a user in a hurry can still get out.
-func interruptContexts(notice func(string)) (context.Context, context.Context, func()) {
+func interruptContexts(notice func(string), inFinally func() bool) (context.Context, context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	finallyCtx, cancelFinally := context.WithCancelCause(context.Background())
 	signals := make(chan os.Signal, 2)
@@ -219,7 +222,11 @@ func interruptContexts(notice func(string)) (context.Context, context.Context, f
 	go func() {
 		select {
 		case <-signals:
-			notice("interrupted: stopping the current step, then running the finally steps (press Ctrl-C again to stop the cleanup)")
+			if inFinally() {
+				notice("interrupted during the finally steps: the cleanup goes on, then the run ends as interrupted (press Ctrl-C again to stop the cleanup)")
+			} else {
+				notice("interrupted: stopping the current step, then running the finally steps (press Ctrl-C again to stop the cleanup)")
+			}
 			cancel(engine.ErrInterrupted)
 		case <-done:
 			return
@@ -238,3 +245,14 @@ func interruptContexts(notice func(string)) (context.Context, context.Context, f
 		cancelFinally(nil)
 	}
 }
+
+// phaseReporter knows whether the finally steps have started, for what Ctrl-C says it stops.
+type phaseReporter struct{ finally atomic.Bool }
+
+func (p *phaseReporter) Handle(e engine.Event) {
+	if e.Type == engine.StepStarted && e.Finally {
+		p.finally.Store(true)
+	}
+}
+
+func (p *phaseReporter) inFinally() bool { return p.finally.Load() }
