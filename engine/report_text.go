@@ -164,7 +164,11 @@ func writeSummary(w io.Writer, p palette, e Event, failures []Event, stacks bool
 	case StatusCancelled:
 		fmt.Fprintf(w, "%s after %s%s\n", p.yellow("playbook "+e.Playbook+" interrupted"), formatSeconds(e.Seconds), cleanup)
 	default:
-		fmt.Fprintf(w, "%s after %s%s\n", p.red("playbook "+e.Playbook+" failed"), formatSeconds(e.Seconds), cleanup)
+		why := ""
+		if len(failures) == 0 && e.Error != "" {
+			why = ": " + e.Error // no step failed: the run itself did (its state could not be saved)
+		}
+		fmt.Fprintf(w, "%s after %s%s%s\n", p.red("playbook "+e.Playbook+" failed"), formatSeconds(e.Seconds), why, cleanup)
 	}
 }
 

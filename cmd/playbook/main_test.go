@@ -277,3 +277,14 @@ func TestInterruptDuringFinallyAfterSuccessExits130(t *testing.T) {
 		t.Errorf("the cleanup did not finish:\n%s", text)
 	}
 }
+
+// A run whose state cannot be saved fails, and its summary says why: no step failed.
+func TestUnwritableStateIsSaidInTheSummary(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a-file"), nil, 0o644)
+	pb := writePlaybook(t, "steps:\n  - {name: a, log: {message: hi}}\n")
+	stdout, stderr, code := runCLI(t, "run", pb, "--state", filepath.Join(dir, "a-file", "state.json"))
+	if code != 1 || !strings.Contains(stdout+stderr, "failed after") || !strings.Contains(stdout+stderr, "saving the run state") {
+		t.Errorf("exit %d:\n%s%s", code, stdout, stderr)
+	}
+}
