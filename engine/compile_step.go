@@ -27,6 +27,7 @@ func (c *compiler) steps(plan *Plan) {
 		ms := &all[order]
 		s := c.step(plan, ms, order)
 		if s == nil {
+			c.knownButInvalid(ms, ids, order)
 			continue
 		}
 		if prev, dup := names[s.Name]; dup {
@@ -47,6 +48,23 @@ func (c *compiler) steps(plan *Plan) {
 			plan.Steps = append(plan.Steps, s)
 		}
 	}
+}
+
+// knownButInvalid keeps the id of a step whose own keys were wrong, as HCL keeps a known but
+// invalid block: the steps that read it get no "no step has id" after the real error. Its
+// outputs are checked when its type is known.
+func (c *compiler) knownButInvalid(ms *model.Step, ids map[string]*yaml.Node, order int) {
+	n := model.Resolve(ms.Value("id"))
+	if n == nil || n.Kind != yaml.ScalarNode || !idPattern.MatchString(n.Value) || ids[n.Value] != nil {
+		return
+	}
+	ref := &StepRef{order: order}
+	for _, e := range ms.Others {
+		if p, ok := lookupPlugin(e.Key.Value); ok {
+			ref.Outputs = outputNames(p)
+		}
+	}
+	c.refs.byID[n.Value], ids[n.Value] = ref, n
 }
 
 func outputNames(p plugin) []string {

@@ -230,3 +230,15 @@ func TestDiagnosticsReportEveryProblem(t *testing.T) {
 		t.Fatalf("want 2 diagnostics, got %v", err)
 	}
 }
+
+// A step whose own keys are wrong is still known by its id: the steps that read it get no
+// "no step has id" error after the real one.
+func TestInvalidStepKeepsItsID(t *testing.T) {
+	_, err := load(t, header+"steps:\n  - name: a\n    id: a\n    echo: {stdot: x}\n  - {name: b, say: {message: \"${{ steps.a.outputs.stdout }}\"}}\n  - {name: c, when: \"steps.a.status == 'succeeded'\", say: {message: x}}\n  - {name: d, say: {message: \"${{ steps.a.outputs.stdotu }}\"}}\n")
+	if err == nil {
+		t.Fatal("loaded")
+	}
+	if strings.Contains(err.Error(), "no step has id") || !strings.Contains(err.Error(), `unknown key "stdot"`) || !strings.Contains(err.Error(), `step "a" has no output "stdotu"`) {
+		t.Errorf("got:\n%v", err)
+	}
+}
