@@ -94,6 +94,7 @@ func (p *Plan) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	if r.resume, err = newResumer(p, opts); err != nil {
 		return nil, err
 	}
+	defer r.resume.close()
 	r.em.emit(Event{Type: RunStarted, Playbook: p.Name, Total: r.total})
 	if r.resume != nil && r.resume.notice != "" {
 		r.em.emit(Event{Type: Notice, Line: r.resume.notice})

@@ -62,17 +62,30 @@ type resumer struct {
 	err   error
 	// notice is said when the run starts (no earlier state to resume).
 	notice string
+	lock   *stateLock
+}
+
+// close releases the state file for the next run.
+func (r *resumer) close() {
+	if r != nil {
+		r.lock.release()
+	}
 }
 
 func newResumer(p *Plan, opts RunOptions) (*resumer, error) {
 	if opts.StatePath == "" {
 		return nil, nil
 	}
-	r := &resumer{plan: p, path: opts.StatePath,
+	lock, err := lockState(opts.StatePath)
+	if err != nil {
+		return nil, err
+	}
+	r := &resumer{plan: p, path: opts.StatePath, lock: lock,
 		state: &runState{Playbook: p.masker.String(p.Name), File: p.File, Steps: map[string]*stepState{}}}
 	if opts.Resume {
 		prev, err := loadState(opts.StatePath)
 		if err != nil {
+			lock.release()
 			return nil, err
 		}
 		r.prev = prev

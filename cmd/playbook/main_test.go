@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -286,5 +287,52 @@ func TestUnwritableStateIsSaidInTheSummary(t *testing.T) {
 	stdout, stderr, code := runCLI(t, "run", pb, "--state", filepath.Join(dir, "a-file", "state.json"))
 	if code != 1 || !strings.Contains(stdout+stderr, "failed after") || !strings.Contains(stdout+stderr, "saving the run state") {
 		t.Errorf("exit %d:\n%s%s", code, stdout, stderr)
+	}
+}
+
+// Two runs of one playbook at once would share its state file (and, for the Cilium
+// playbooks, one cluster): the second stops at once, exit 2, naming the run that holds it and
+// how to run beside it. A lock left by a killed run is taken over.
+func TestSecondRunOnOneStateStops(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state.json")
+	release := filepath.Join(dir, "release")
+	pb := writePlaybook(t, "steps:\n  - {name: wait, exec: {shell: 'while [ ! -e "+release+" ]; do sleep 0.05; done'}}\n")
+	first := exec.Command(binary, "run", pb, "--state", state)
+	var out syncBuilder
+	first.Stdout, first.Stderr = &out, &out
+	first.Env = append(os.Environ(), "CI=true")
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "wait (exec)") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	stdout, stderr, code := runCLI(t, "run", pb, "--state", state)
+	os.WriteFile(release, nil, 0o644)
+	if err := first.Wait(); err != nil {
+		t.Fatalf("the first run: %v\n%s", err, out.String())
+	}
+	want := fmt.Sprintf("is in use by the run with pid %d, since", first.Process.Pid)
+	if code != 2 || !strings.Contains(stderr+stdout, want) || !strings.Contains(stderr+stdout, "--state OTHER-FILE") {
+		t.Fatalf("second run: exit %d, want 2 and %q:\n%s%s", code, want, stdout, stderr)
+	}
+	// The lock of a run that was killed: its file is there, no process holds it.
+	killed := exec.Command(binary, "run", pb, "--state", state)
+	os.Remove(release)
+	if err := killed.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if held, _ := os.ReadFile(state + ".lock"); strings.Contains(string(held), fmt.Sprint(killed.Process.Pid)) {
+			break
+		}
+	}
+	_ = killed.Process.Kill()
+	_ = killed.Wait()
+	os.WriteFile(release, nil, 0o644)
+	if stdout, stderr, code := runCLI(t, "run", pb, "--state", state); code != 0 {
+		t.Fatalf("after a killed run: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
