@@ -25,6 +25,7 @@ func Compile(file *model.Playbook, opts LoadOptions, loadDiags Diagnostics) (*Pl
 	for i := range c.diags {
 		c.diags[i].Msg = plan.masker.String(c.diags[i].Msg)
 	}
+	c.diags.SortByPosition()
 	if errs := c.diags.Errors(); len(errs) > 0 {
 		return nil, append(errs, c.diags.Warnings()...)
 	}

@@ -141,11 +141,10 @@ func (c *compiler) step(plan *Plan, ms *model.Step, order int) *Step {
 	if r := ms.Value("retry"); r != nil {
 		s.Retry = sc.retry(r, s.plugin)
 	}
-	if c.diags.ErrorsSince(before) {
-		return nil
-	}
+	// The parameters are checked even when a common key was wrong: every problem at once.
+	commonFailed := c.diags.ErrorsSince(before)
 	s.params, s.paramsNode = sc.params(s, typeKey, params)
-	if s.params == nil {
+	if s.params == nil || commonFailed {
 		return nil
 	}
 	sc.warnUnguarded(s)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -205,11 +206,19 @@ func (c *compiler) resolveVars(plan *Plan, decls []varDecl) bool {
 	plan.Vars = make(map[string]any, len(order))
 	tainted := map[string]bool{}
 	env := &Env{Vars: plan.Vars, mask: plan.masker, secretVars: tainted}
+	scope.Values = plan.Vars // filled in dependency order: a var sees those it reads
 	var derivedSecrets []string
+	broken := map[string]bool{}
 	for _, name := range order {
 		v := byName[name]
+		// A var computed from one that failed is not reported again: the cause was, once.
+		if slices.ContainsFunc(deps[name], func(dep string) bool { return broken[dep] }) {
+			broken[name] = true
+			continue
+		}
 		value, ok := c.varValue(v, scope, env)
 		if !ok {
+			broken[name] = true
 			continue
 		}
 		plan.Vars[name] = value

@@ -208,7 +208,7 @@ func compileExpr(source string, scope *Scope, asBool bool) (*Expr, *exprError) {
 	}
 	tree, err := parser.ParseWithConfig(source, cfg)
 	if err != nil {
-		return nil, fromExprLangError(err, scope)
+		return nil, fromExprLangError(err, scope, source)
 	}
 	check := &scopeChecker{scope: scope}
 	check.guarded = guardedMembers(tree.Node)
@@ -218,10 +218,10 @@ func compileExpr(source string, scope *Scope, asBool bool) (*Expr, *exprError) {
 	}
 	strictMembers(&tree.Node)
 	if _, err := new(checker.Checker).PatchAndCheck(tree, cfg); err != nil {
-		return nil, fromExprLangError(err, scope)
+		return nil, fromExprLangError(err, scope, source)
 	}
 	if err := optimizer.Optimize(&tree.Node, cfg); err != nil {
-		return nil, fromExprLangError(err, scope)
+		return nil, fromExprLangError(err, scope, source)
 	}
 	program := sync.OnceValues(func() (*vm.Program, error) { return compileProgram(source, cfg) })
 	return &Expr{Source: strings.TrimSpace(source), program: program, Runtime: check.runtime, reads: check.reads}, nil
@@ -243,7 +243,7 @@ func compileProgram(source string, cfg *conf.Config) (*vm.Program, error) {
 	return exprcompiler.Compile(tree, cfg)
 }
 
-func fromExprLangError(err error, scope *Scope) *exprError {
+func fromExprLangError(err error, scope *Scope, source string) *exprError {
 	out := &exprError{msg: err.Error()}
 	var fe *file.Error
 	if errors.As(err, &fe) {
@@ -251,9 +251,19 @@ func fromExprLangError(err error, scope *Scope) *exprError {
 	}
 	if m := unknownNameRE.FindStringSubmatch(out.msg); m != nil {
 		out.msg = fmt.Sprintf("unknown name %q in expression", m[1])
+		if yamlBools[strings.ToLower(m[1])] {
+			// YAML's habit (when: yes): a suggestion of a name that merely looks alike misleads.
+			out.msg += ": expressions write booleans as true and false"
+			return out
+		}
 		out.suggestion = qualifiedName(m[1], scope)
 		if out.suggestion == "" {
-			out.suggestion = Suggest(m[1], knownTopLevelNames(scope))
+			// A bare name stands for a value, a called one for a function: suggest the same kind.
+			names := knownValueNames(scope)
+			if rest := []rune(source); out.offset+len([]rune(m[1])) < len(rest) && strings.HasPrefix(strings.TrimSpace(string(rest[out.offset+len([]rune(m[1])):])), "(") {
+				names = knownTopLevelNames(scope)
+			}
+			out.suggestion = Suggest(m[1], names)
 		}
 	}
 	return out
@@ -272,6 +282,23 @@ func qualifiedName(name string, scope *Scope) string {
 		return "steps." + name
 	}
 	return ""
+}
+
+var yamlBools = map[string]bool{"yes": true, "no": true, "on": true, "off": true, "y": true, "n": true}
+
+// knownValueNames are the names that stand for values where an expression is written.
+func knownValueNames(scope *Scope) []string {
+	names := []string{"vars", "steps", "true", "false", "nil"}
+	if scope.Loop {
+		names = append(names, "item", "index")
+	}
+	if scope.Outputs != nil {
+		names = append(names, "outputs")
+	}
+	if scope.Object {
+		names = append(names, "object")
+	}
+	return names
 }
 
 func knownTopLevelNames(scope *Scope) []string {
@@ -372,6 +399,10 @@ func (c *scopeChecker) visitMember(n *ast.MemberNode) {
 			c.vars = append(c.vars, prop.Value)
 			if !c.scope.Vars[prop.Value] && !c.scope.Incomplete {
 				c.fail(n.Property, Suggest(prop.Value, sortedKeys(c.scope.Vars)), "unknown var %q", prop.Value)
+			}
+			if v, known := c.scope.Values[prop.Value]; known && v == nil && !c.guarded[n] {
+				// Declared ~: a var the user must give.
+				c.fail(n.Property, "", "var %q has no value (it is declared ~, so it must be given): set it with --var %s=... or in a vars file (--vars-file)", prop.Value, prop.Value)
 			}
 		case "steps":
 			c.steps = append(c.steps, prop.Value)

@@ -13,7 +13,7 @@ func TestMissingKeyIsAnError(t *testing.T) {
 	vars := "vars:\n  m: {a: \"1\", b: \"2\"}\n"
 	cases := []struct{ name, body, want string }{
 		{"in a var computed from another", "vars:\n  m: {a: \"1\"}\n  typo: \"${{ vars.m.A }}\"\nsteps:\n  - {name: s, say: {message: \"${{ vars.typo }}\"}}\n",
-			`vars.m.A: no key "A" (it has: a); did you mean "a"?`},
+			`vars.m has no key "A" (it has: a); write ?? 'default' after it where it may be missing; did you mean "a"?`},
 		{"as a loop item", vars + "steps:\n  - {name: s, loop: [\"${{ vars.m.A }}\"], say: {message: x}}\n",
 			`vars.m has no key "A" (it has: a, b)`},
 		{"in an assert", vars + "steps:\n  - {name: s, check: {that: [\"vars.m.A == nil\"]}}\n",

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -167,9 +168,29 @@ func (c *paramCompiler) bareExpr(n *yaml.Node, f fieldOpts) *Expr {
 	return e
 }
 
+// bareBraces finds {{ }} that read like a playbook expression without its $: the habit from
+// GitHub Actions, Helm and Ansible. Go templates for other tools ({{.Name}}) do not match.
+var bareBraces = regexp.MustCompile(`(^|[^$])\{\{\s*((?:vars|steps)\.[^}]*|item\b[^}]*|index\s*|env\([^}]*)\}\}`)
+
+// warnBareBraces warns where {{ }} would have been meant as ${{ }}: it passes as text.
+func (c *paramCompiler) warnBareBraces(n *yaml.Node) {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" || !strings.Contains(n.Value, "{{") {
+		return
+	}
+	for _, m := range bareBraces.FindAllStringSubmatchIndex(n.Value, -1) {
+		expr := strings.TrimSpace(n.Value[m[4]:m[5]])
+		d := model.At(c.file, n, "", "{{ %s }} is text here, not an expression: write ${{ %s }} (with the $) to use the value", expr, expr)
+		d.Severity = model.Warning
+		*c.diags = append(*c.diags, d)
+	}
+}
+
 // compile decodes n into a param of type t.
 func (c *paramCompiler) compile(n *yaml.Node, t reflect.Type, f fieldOpts) *param {
 	n = model.Resolve(n)
+	if !f.literal {
+		c.warnBareBraces(n)
+	}
 	p := &param{file: c.file, at: n, path: f.path, typ: t}
 	switch {
 	case t == exprPtrType:

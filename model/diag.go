@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -113,4 +114,25 @@ func AsDiagnostics(err error) (Diagnostics, bool) {
 		return Diagnostics{d}, true
 	}
 	return nil, false
+}
+
+// SortByPosition orders diagnostics as a reader meets them: files in the order their first
+// problem was found, then by line and column. Problems at one place keep their order.
+func (ds Diagnostics) SortByPosition() {
+	fileOrder := map[string]int{}
+	for _, d := range ds {
+		if _, seen := fileOrder[d.File]; !seen {
+			fileOrder[d.File] = len(fileOrder)
+		}
+	}
+	sort.SliceStable(ds, func(i, j int) bool {
+		a, b := ds[i], ds[j]
+		if a.File != b.File {
+			return fileOrder[a.File] < fileOrder[b.File]
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
 }

@@ -190,7 +190,41 @@ func yamlSyntaxDiagnostic(path string, data []byte, err error) Diagnostic {
 			msg = "tab character: YAML indentation must use spaces"
 		}
 	}
+	if l, c, hint := yamlProblemLine(lines, line, msg); l > 0 {
+		line, col, msg = l, c, msg+": "+hint
+	}
 	return Diagnostic{File: path, Line: line, Col: col, Msg: "invalid YAML: " + msg}
+}
+
+// yamlProblemLine finds the line a YAML error is about. The parser names where the
+// collection it was reading starts (the `steps:` line), not the line that broke it; for the
+// two mistakes newcomers make most, that line can be found from the text.
+func yamlProblemLine(lines []string, from int, msg string) (int, int, string) {
+	indentOf := func(l string) int { return len(l) - len(strings.TrimLeft(l, " ")) }
+	blank := func(l string) bool { t := strings.TrimSpace(l); return t == "" || strings.HasPrefix(t, "#") }
+	switch {
+	case strings.Contains(msg, "did not find expected '-' indicator"):
+		item := -1
+		for i := max(from-1, 0); i < len(lines); i++ {
+			if blank(lines[i]) {
+				continue
+			}
+			t := strings.TrimLeft(lines[i], " ")
+			switch {
+			case item < 0 && (t == "-" || strings.HasPrefix(t, "- ")):
+				item = indentOf(lines[i])
+			case item >= 0 && indentOf(lines[i]) == item && t != "-" && !strings.HasPrefix(t, "- "):
+				return i + 1, item + 1, "this line stands at the list's `-` but is not an item: indent it under the item above, or start a new item with -"
+			}
+		}
+	case strings.Contains(msg, "did not find expected ',' or '}'") || strings.Contains(msg, "did not find expected ',' or ']'"):
+		for i := max(from-1, 0); i < len(lines); i++ {
+			if at := strings.Index(lines[i], "${{"); at >= 0 && (at == 0 || !strings.ContainsRune(`"'`, rune(lines[i][at-1]))) {
+				return i + 1, len([]rune(lines[i][:at])) + 1, "a ${{ }} inside {...} or [...] must be quoted: write \"${{ ... }}\""
+			}
+		}
+	}
+	return 0, 0, ""
 }
 
 func (l *loader) header(path string, root *yaml.Node, fields map[string]Entry, top bool) {

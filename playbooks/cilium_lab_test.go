@@ -91,6 +91,7 @@ func TestCiliumLab(t *testing.T) {
 				kubeconfig := kubeconfigOf(t, fresh)
 				t.Run("kubectlExec cancelled leaves no process", func(t *testing.T) { checkKubectlExecCancel(t, kubeconfig) })
 				t.Run("port-forward example", func(t *testing.T) { checkPortForwardExample(t, kubeconfig) })
+				t.Run("kubectlExec shell values", func(t *testing.T) { checkKubectlExecShellValues(t, kubeconfig) })
 			}
 
 			for _, checks := range modes {

@@ -2,14 +2,18 @@ package playbooks_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kindlab/playbook/engine"
+	"github.com/kindlab/playbook/internal/shelltest"
 )
 
 // kubeconfigOf is the kubeconfig the run's kindCreate wrote.
@@ -87,5 +91,61 @@ func checkPortForwardExample(t *testing.T, kubeconfig string) {
 	}
 	if out, _ := exec.Command("pgrep", "-f", "port-forward svc/").Output(); len(out) > 0 {
 		t.Errorf("the port-forward outlived the run: pids %s", out)
+	}
+}
+
+// kubectlExec's shell hands each value to the pod's shell through env(1), as an argument no
+// shell parses: every hostile value arrives byte-exact, and none runs. (A value that is not
+// UTF-8 is refused by name: the exec API carries argv as text.)
+func checkKubectlExecShellValues(t *testing.T, kubeconfig string) {
+	pwned := "/tmp/pwned-by-a-value"
+	var values []string
+	for _, v := range shelltest.HostileValues(pwned) {
+		if utf8.ValidString(v) {
+			values = append(values, v)
+		}
+	}
+	indexes := make([]string, len(values))
+	for i, v := range values {
+		t.Setenv("PB_HOSTILE_"+strconv.Itoa(i), v)
+		indexes[i] = strconv.Itoa(i)
+	}
+	value := "${{ env('PB_HOSTILE_' + string(item)) }}"
+	path := filepath.Join(t.TempDir(), "pb.yaml")
+	body := fmt.Sprintf("apiVersion: playbook/v1\nkind: Playbook\nname: lab-shell\nvars: {kubeconfig: ''}\nsteps:\n"+
+		"  - name: echo\n    id: echo\n    loop: [%s]\n    kubectlExec:\n      kubeconfig: \"${{ vars.kubeconfig }}\"\n      daemonset: default/cilium-demo\n"+
+		"      shell: %q\n"+
+		"  - name: nothing ran\n    kubectlExec: {kubeconfig: \"${{ vars.kubeconfig }}\", daemonset: default/cilium-demo, allPods: true, argv: [sh, -c, 'test ! -e %s']}\n"+
+		"  - name: not UTF-8\n    id: binary\n    ignoreErrors: true\n    kubectlExec: {kubeconfig: \"${{ vars.kubeconfig }}\", daemonset: default/cilium-demo, shell: 'echo ${{ fromBase64(\"/w==\") }}'}\n",
+		strings.Join(indexes, ", "), "printf '%s|' "+value+" \"["+value+"]\"; cat <<EOF\n"+value+"|\nEOF", pwned)
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pb, err := engine.Load(path, engine.LoadOptions{Vars: []string{"kubeconfig=" + kubeconfig}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outputs []any
+	var binaryErr string
+	_, err = pb.Run(context.Background(), engine.RunOptions{Reporters: []engine.Reporter{engine.ReporterFunc(func(e engine.Event) {
+		if e.Type == engine.StepFinished && e.ID == "echo" {
+			outputs, _ = e.Outputs.([]any)
+		}
+		if e.Type == engine.StepFinished && e.ID == "binary" {
+			binaryErr = e.Error
+		}
+	})}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range values {
+		want := v + "|[" + v + "]|" + v + "|" // the format applies to both arguments
+		got, _ := outputs[i].(map[string]any)["stdout"].(string)
+		if got != strings.TrimRight(want, "\n") {
+			t.Errorf("value %d: got %q, want %q", i, got, want)
+		}
+	}
+	if !strings.Contains(binaryErr, "is not UTF-8 text") {
+		t.Errorf("a value that is not UTF-8: %q", binaryErr)
 	}
 }

@@ -83,6 +83,10 @@ func runExec(ctx context.Context, rt *engine.Runtime, p *execParams) (map[string
 			cmd.Dir = filepath.Join(rt.Dir(), p.Dir)
 		}
 	}
+	if info, err := os.Stat(cmd.Dir); err != nil || !info.IsDir() {
+		// exec would blame the program ("fork/exec /usr/bin/true: no such file or directory").
+		return nil, engine.Errorf("dir", "the working directory %s is not there (or not a directory)", cmd.Dir)
+	}
 	outputFile, err := os.CreateTemp("", "playbook-output-*")
 	if err != nil {
 		return nil, err

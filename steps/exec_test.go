@@ -253,3 +253,11 @@ func TestExecCapturesEverythingBehindASlowReader(t *testing.T) {
 		}
 	}
 }
+
+// A working directory that is not there is named as such, not blamed on the program.
+func TestExecNamesAMissingDir(t *testing.T) {
+	_, _, err := loadRun(t, "steps:\n  - {name: a, exec: {argv: [\"true\"], dir: nowhere}}\n")
+	if err == nil || !strings.Contains(err.Error(), "exec.dir: the working directory") || !strings.Contains(err.Error(), "nowhere is not there") || strings.Contains(err.Error(), "fork/exec") {
+		t.Fatalf("got %v", err)
+	}
+}

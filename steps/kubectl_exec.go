@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 	"time"
 
 	"github.com/kindlab/playbook/engine"
@@ -180,6 +181,12 @@ func execRequest(client rest.Interface, pod corev1.Pod, container string, argv [
 func execInPod(ctx context.Context, c *kube.Client, rt *engine.Runtime, pod corev1.Pod, p *kubeExecParams) (map[string]any, error) {
 	marker := remotekill.NewMarker()
 	command := p.Argv
+	for _, kv := range p.Shell.Env {
+		if !utf8.ValidString(kv) {
+			name, _, _ := strings.Cut(kv, "=")
+			return nil, fmt.Errorf("shell: the value of %s is not UTF-8 text, which the Kubernetes exec API cannot carry", name)
+		}
+	}
 	if p.Shell.Text != "" {
 		// env(1) sets the values: they travel as arguments, which no shell parses.
 		command = append(append([]string{}, p.Shell.Env...), "sh", "-c", p.Shell.Text)

@@ -336,3 +336,15 @@ func TestSecondRunOnOneStateStops(t *testing.T) {
 		t.Fatalf("after a killed run: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
+
+// A command's help lists the exit codes it can return: validate never runs a step.
+func TestHelpListsOnlyTheExitCodesACommandReturns(t *testing.T) {
+	validate, _, _ := runCLI(t, "validate", "--help")
+	run, _, _ := runCLI(t, "run", "--help")
+	if strings.Contains(validate, "130") || strings.Contains(validate, "a step failed") || !strings.Contains(validate, "2    invalid playbook") {
+		t.Errorf("validate --help:\n%s", validate)
+	}
+	if !strings.Contains(run, "130  interrupted") || !strings.Contains(run, "1    a step failed") {
+		t.Errorf("run --help:\n%s", run)
+	}
+}

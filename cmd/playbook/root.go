@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/kindlab/playbook/engine"
@@ -10,20 +11,45 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// helpFooter ends every command's help: what the exit codes and the environment mean.
-const helpFooter = `
-Exit codes:
-  0    success
-  1    a step failed (its name, its cause and its last output are shown)
-  2    invalid playbook or usage: nothing ran (file:line:col, what was expected)
-  130  interrupted (Ctrl-C or SIGTERM); the finally steps ran unless interrupted again
+// exitCodeHelp is what each exit code means; a command's help lists only those it can return.
+var exitCodeHelp = []struct {
+	code int
+	text string
+}{
+	{exitOK, "success"},
+	{exitStepFailed, "a step failed (its name, its cause and its last output are shown)"},
+	{exitInvalid, "invalid playbook or usage: nothing ran (file:line:col, what was expected)"},
+	{exitInterrupted, "interrupted (Ctrl-C or SIGTERM); the finally steps ran unless interrupted again"},
+}
 
+// exitCodesOf are the codes a command can return: those that run a playbook all of them,
+// the others (validate, steps, version) only success and invalid usage.
+func exitCodesOf(cmd *cobra.Command) []int {
+	switch cmd.Name() {
+	case "run", "plan", "playbook":
+		return []int{exitOK, exitStepFailed, exitInvalid, exitInterrupted}
+	}
+	return []int{exitOK, exitInvalid}
+}
+
+// helpFooter ends a command's help: its exit codes and the environment it reads.
+func helpFooter(cmd *cobra.Command) string {
+	var b strings.Builder
+	b.WriteString("\nExit codes:\n")
+	for _, e := range exitCodeHelp {
+		if slices.Contains(exitCodesOf(cmd), e.code) {
+			fmt.Fprintf(&b, "  %-4d %s\n", e.code, e.text)
+		}
+	}
+	b.WriteString(`
 Environment:
   CI               set: plain progress lines instead of the live view
   NO_COLOR         set: no colour (https://no-color.org)
   XDG_STATE_HOME   where run state (--resume) and kind clusters' kubeconfigs live
   XDG_CACHE_HOME   where downloaded Helm charts are cached
-`
+`)
+	return b.String()
+}
 
 func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
@@ -58,7 +84,9 @@ loops, retries, timeouts and cleanup, all checked before anything runs.`,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(newRunCommand(), newValidateCommand(), newPlanCommand(), newStepsCommand(), newVersionCommand())
-	root.SetHelpTemplate(root.HelpTemplate() + helpFooter)
+	for _, c := range append(root.Commands(), root) {
+		c.SetHelpTemplate(root.HelpTemplate() + helpFooter(c))
+	}
 	return root
 }
 
