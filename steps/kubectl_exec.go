@@ -8,8 +8,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"unicode/utf8"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kindlab/playbook/engine"
 	"github.com/kindlab/playbook/internal/fanout"
