@@ -265,6 +265,9 @@ func (c *compiler) varValue(v *varDecl, scope *Scope, env *Env) (any, bool) {
 		}
 	}
 	value, err := coerce(v.given, declared, v.fromFlag)
+	if err == "" && declared == kindList {
+		value, err = coerceItems(value, itemKindOf(v.Value))
+	}
 	if err != "" {
 		where := fmt.Sprintf("%s:%d:%d", v.File, v.Value.Line, v.Value.Column)
 		if v.fromFlag {
@@ -377,7 +380,7 @@ func coerce(given *yaml.Node, want valueKind, fromFlag bool) (*yaml.Node, string
 		return nil, "expected a number, got " + model.Describe(given)
 	case kindBool:
 		if given.Kind == yaml.ScalarNode {
-			if b, err := strconv.ParseBool(text); err == nil {
+			if b, ok := boolText(text); ok {
 				n := scalar("!!bool")
 				n.Value = strconv.FormatBool(b)
 				return n, ""
@@ -414,6 +417,56 @@ func coerce(given *yaml.Node, want valueKind, fromFlag bool) (*yaml.Node, string
 		return overrideNode(text), ""
 	}
 	return given, ""
+}
+
+// boolText is the one rule for a bool written as text, in --var, vars files and parameters
+// alike: true or false, in any case. Not 1, yes or on: YAML 1.2 reads those as other things.
+func boolText(text string) (bool, bool) {
+	switch strings.ToLower(text) {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	return false, false
+}
+
+// itemKindOf is the kind every item of a declared list shares (a list of strings), or
+// kindAny when they differ or there are none.
+func itemKindOf(decl *yaml.Node) valueKind {
+	decl = model.Resolve(decl)
+	if decl.Kind != yaml.SequenceNode || len(decl.Content) == 0 {
+		return kindAny
+	}
+	kind := kindOfNode(decl.Content[0])
+	for _, item := range decl.Content[1:] {
+		if kindOfNode(item) != kind {
+			return kindAny
+		}
+	}
+	switch kind {
+	case kindString, kindInt, kindFloat, kindBool:
+		return kind
+	}
+	return kindAny
+}
+
+// coerceItems gives each item of a list the kind the declared list's items share, by the
+// same rule as a whole value: [1, 2] for a list of strings is ["1", "2"].
+func coerceItems(list *yaml.Node, kind valueKind) (*yaml.Node, string) {
+	if kind == kindAny || list.Kind != yaml.SequenceNode {
+		return list, ""
+	}
+	out := *list
+	out.Content = make([]*yaml.Node, len(list.Content))
+	for i, item := range list.Content {
+		n, err := coerce(item, kind, false)
+		if err != "" {
+			return nil, fmt.Sprintf("item %d: %s", i, err)
+		}
+		out.Content[i] = n
+	}
+	return &out, ""
 }
 
 func parseFlow(text string, kind yaml.Kind, what string) (*yaml.Node, string) {

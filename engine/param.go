@@ -295,13 +295,14 @@ func (c *paramCompiler) scalar(n *yaml.Node, v reflect.Value, f fieldOpts) bool 
 		v.SetString(n.Value) // raw text: "1.20" stays "1.20" in a string field
 		return true
 	case reflect.Bool:
-		if n.Tag == "!!bool" {
-			b, _ := strconv.ParseBool(strings.ToLower(n.Value))
+		// The one rule for text (boolText): true or false, quoted or not.
+		if b, ok := boolText(n.Value); ok && (n.Tag == "!!bool" || n.Tag == "!!str") {
 			v.SetBool(b)
 			return true
 		}
 	case reflect.Int, reflect.Int64, reflect.Int32:
-		if n.Tag == "!!int" {
+		// A quoted number is a number, as in vars files: "3" for retry.attempts.
+		if n.Tag == "!!int" || n.Tag == "!!str" {
 			if i, err := strconv.ParseInt(n.Value, 0, 64); err == nil {
 				v.SetInt(i)
 				return true
@@ -315,7 +316,7 @@ func (c *paramCompiler) scalar(n *yaml.Node, v reflect.Value, f fieldOpts) bool 
 			}
 		}
 	case reflect.Float64:
-		if n.Tag == "!!int" || n.Tag == "!!float" {
+		if n.Tag == "!!int" || n.Tag == "!!float" || n.Tag == "!!str" {
 			if fl, err := strconv.ParseFloat(n.Value, 64); err == nil {
 				v.SetFloat(fl)
 				return true
