@@ -103,12 +103,13 @@ func loadState(path string) (*runState, error) {
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
+	// Nothing has run yet: a state that cannot be read is said now, as a usage problem.
 	if err != nil {
-		return nil, err
+		return nil, usagef("--resume: %v", err)
 	}
 	var st runState
 	if err := json.Unmarshal(data, &st); err != nil {
-		return nil, fmt.Errorf("state file %s: %w", path, err)
+		return nil, usagef("--resume: the state file %s is not a run's state (%v): remove it, or run without --resume", path, err)
 	}
 	return &st, nil
 }

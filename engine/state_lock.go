@@ -17,12 +17,13 @@ type stateLock struct{ f *os.File }
 
 func lockState(statePath string) (*stateLock, error) {
 	path := statePath + ".lock"
+	// Nothing has run yet: a state that cannot be kept is said now, as a usage problem.
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("locking the run state: %w", err)
+		return nil, usagef("the run state cannot be kept at %s: %v (choose another place with --state)", statePath, err)
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("locking the run state: %w", err)
+		return nil, usagef("the run state cannot be kept at %s: %v (choose another place with --state)", statePath, err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		holder, _ := os.ReadFile(path)

@@ -279,12 +279,18 @@ func TestInterruptDuringFinallyAfterSuccessExits130(t *testing.T) {
 	}
 }
 
-// A run whose state cannot be saved fails, and its summary says why: no step failed.
-func TestUnwritableStateIsSaidInTheSummary(t *testing.T) {
+// A state that cannot be kept is said before anything runs (exit 2); one that cannot be
+// saved later fails the run, and its summary says why: no step failed.
+func TestUnwritableStateIsSaid(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "a-file"), nil, 0o644)
 	pb := writePlaybook(t, "steps:\n  - {name: a, log: {message: hi}}\n")
 	stdout, stderr, code := runCLI(t, "run", pb, "--state", filepath.Join(dir, "a-file", "state.json"))
+	if code != 2 || !strings.Contains(stdout+stderr, "the run state cannot be kept at") || strings.Contains(stdout, "hi") {
+		t.Errorf("exit %d:\n%s%s", code, stdout, stderr)
+	}
+	os.Mkdir(filepath.Join(dir, "state.json"), 0o755) // the lock works, the save cannot
+	stdout, stderr, code = runCLI(t, "run", pb, "--state", filepath.Join(dir, "state.json"))
 	if code != 1 || !strings.Contains(stdout+stderr, "failed after") || !strings.Contains(stdout+stderr, "saving the run state") {
 		t.Errorf("exit %d:\n%s%s", code, stdout, stderr)
 	}
