@@ -48,8 +48,9 @@ type Event struct {
 	ID        string    `json:"id,omitempty"`
 	StepType  string    `json:"stepType,omitempty"`
 	Finally   bool      `json:"finally,omitempty"`
-	Index     int       `json:"index,omitempty"` // 1-based position among the steps that run
-	Total     int       `json:"total,omitempty"`
+	Index     int       `json:"index,omitempty"`     // 1-based position among the selected main steps, or among the finally steps
+	Total     int       `json:"total,omitempty"`     // main steps (a finally step: finally steps)
+	Cleanup   int       `json:"cleanup,omitempty"`   // run-started: how many finally steps
 	Item      string    `json:"item,omitempty"`      // the loop item, when the step loops
 	ItemIndex int       `json:"itemIndex,omitempty"` // its index
 	Items     int       `json:"items,omitempty"`     // how many items the loop has
@@ -87,13 +88,20 @@ type emitter struct {
 	mask      *Masker
 }
 
-func (em *emitter) emit(e Event) {
+func (em *emitter) emit(e Event) { em.emitThen(e, nil) }
+
+// emitThen emits e and runs also (when not nil) in the same turn, so that what also records
+// is in the order the reporters see.
+func (em *emitter) emitThen(e Event, also func()) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
 	e = em.mask.Event(e)
 	em.mu.Lock()
 	defer em.mu.Unlock()
+	if also != nil {
+		also()
+	}
 	for _, r := range em.reporters {
 		r.Handle(e)
 	}

@@ -7,10 +7,15 @@ import (
 )
 
 // JUnitReporter writes one testcase per step to a JUnit XML file when the run ends, so CI
-// systems show each step as a test.
+// systems show each step as a test. A looped step is one testcase per item, named by the
+// item (its rendered name), with the step as the classname that groups them. A failure that
+// ignoreErrors let pass is a skipped testcase whose message starts "ignored failure:": the
+// run passed, and a dashboard that turns red on <failure> would say otherwise.
 type JUnitReporter struct {
 	path  string
 	suite junitSuite
+	// items are the testcases of looped steps, by step, until the step finishes.
+	items map[string][]junitCase
 }
 
 type junitSuite struct {
@@ -48,21 +53,25 @@ func (r *JUnitReporter) Handle(e Event) {
 	switch e.Type {
 	case RunStarted:
 		r.suite.Name = e.Playbook
-	case StepFinished:
-		c := junitCase{Name: e.Step, ClassName: e.Playbook, Time: e.Seconds}
-		switch e.Status {
-		case StatusFailed, StatusCancelled:
-			c.Failure = &junitFailure{Message: e.Error, Body: strings.Join(e.Output, "\n")}
-			r.suite.Failures++
-		case StatusSkipped:
-			c.Skipped = &junitSkipped{Message: e.Reason}
-			r.suite.Skipped++
-		case StatusNotRun:
-			c.Skipped = &junitSkipped{Message: "not run: " + e.Reason}
-			r.suite.Skipped++
+	case ItemFinished:
+		if r.items == nil {
+			r.items = map[string][]junitCase{}
 		}
-		r.suite.Cases = append(r.suite.Cases, c)
-		r.suite.Tests++
+		r.items[e.Step] = append(r.items[e.Step], r.testcase(e, e.Item, e.Playbook+"."+e.Step, nil))
+	case StepFinished:
+		items, looped := r.items[e.Step]
+		delete(r.items, e.Step)
+		if looped {
+			// The step's output tail holds every item's last lines, each marked [item].
+			for _, c := range items {
+				if c.Failure != nil {
+					c.Failure.Body = strings.Join(itemLines(e.Output, c.Name), "\n")
+				}
+				r.add(c)
+			}
+			return
+		}
+		r.add(r.testcase(e, e.Step, e.Playbook, e.Output))
 	case RunFinished:
 		r.suite.Time = e.Seconds
 		if r.suite.Name == "" {
@@ -80,6 +89,42 @@ func (r *JUnitReporter) Handle(e Event) {
 			r.suite.Errors++
 		}
 	}
+}
+
+func itemLines(output []string, item string) []string {
+	var lines []string
+	for _, line := range output {
+		if rest, ok := strings.CutPrefix(line, "["+item+"] "); ok {
+			lines = append(lines, rest)
+		}
+	}
+	return lines
+}
+
+func (r *JUnitReporter) testcase(e Event, name, class string, output []string) junitCase {
+	c := junitCase{Name: name, ClassName: class, Time: e.Seconds}
+	switch {
+	case e.Ignored && (e.Status == StatusFailed || e.Status == StatusCancelled):
+		c.Skipped = &junitSkipped{Message: "ignored failure: " + e.Error}
+	case e.Status == StatusFailed || e.Status == StatusCancelled:
+		c.Failure = &junitFailure{Message: e.Error, Body: strings.Join(output, "\n")}
+	case e.Status == StatusSkipped:
+		c.Skipped = &junitSkipped{Message: e.Reason}
+	case e.Status == StatusNotRun:
+		c.Skipped = &junitSkipped{Message: "not run: " + e.Reason}
+	}
+	return c
+}
+
+func (r *JUnitReporter) add(c junitCase) {
+	switch {
+	case c.Failure != nil:
+		r.suite.Failures++
+	case c.Skipped != nil:
+		r.suite.Skipped++
+	}
+	r.suite.Cases = append(r.suite.Cases, c)
+	r.suite.Tests++
 }
 
 // Close writes the file.

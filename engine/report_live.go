@@ -21,18 +21,18 @@ import (
 // Every line of the bottom area is cut to the terminal's width in cells (wide characters take
 // two), so that each takes exactly one row and redrawing erases exactly what was drawn.
 type LiveReporter struct {
-	mu       sync.Mutex
-	w        io.Writer
-	p        palette
-	size     func() (int, int)
-	verbose  bool
-	running  map[string]*liveStep
-	drawn    int // rows of the bottom area on screen now
-	frame    int
-	failures []Event
-	stop     chan struct{}
-	done     chan struct{}
-	closed   bool
+	mu      sync.Mutex
+	w       io.Writer
+	p       palette
+	size    func() (int, int)
+	verbose bool
+	running map[string]*liveStep
+	drawn   int // rows of the bottom area on screen now
+	frame   int
+	failureLog
+	stop   chan struct{}
+	done   chan struct{}
+	closed bool
 }
 
 type liveStep struct {
@@ -115,6 +115,7 @@ func (r *LiveReporter) Handle(e Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.running[e.Step]
+	r.see(e)
 	switch e.Type {
 	case StepStarted:
 		r.running[e.Step] = &liveStep{title: stepTitle(e), started: e.Time, order: e.Index, items: map[string]*liveItem{}}
@@ -150,9 +151,6 @@ func (r *LiveReporter) Handle(e Event) {
 	case StepFinished:
 		delete(r.running, e.Step)
 		r.scroll(finishedLine(r.p, e))
-		if e.Status == StatusFailed && !e.Ignored {
-			r.failures = append(r.failures, e)
-		}
 	case RunFinished:
 		r.clear()
 		writeSummary(r.w, r.p, e, r.failures, false)

@@ -29,10 +29,32 @@ func ColorAllowed() bool { return os.Getenv("NO_COLOR") == "" && os.Getenv("TERM
 // TextReporter prints plain lines: one when a step starts and ends, each output line
 // indented under its step. It is what CI logs and pipes get.
 type TextReporter struct {
-	w        io.Writer
-	p        palette
-	debug    bool
-	failures []Event
+	w     io.Writer
+	p     palette
+	debug bool
+	failureLog
+}
+
+// failureLog collects what a run's summary lists: each failed step, and for a looped step
+// each failed item, named as its name renders.
+type failureLog struct {
+	failures    []Event
+	failedItems map[string][]Event
+}
+
+func (f *failureLog) see(e Event) {
+	if e.Status != StatusFailed || e.Ignored {
+		return
+	}
+	switch e.Type {
+	case ItemFinished:
+		if f.failedItems == nil {
+			f.failedItems = map[string][]Event{}
+		}
+		f.failedItems[e.Step] = append(f.failedItems[e.Step], e)
+	case StepFinished:
+		f.failures = append(f.failures, itemFailures(e, f.failedItems[e.Step])...)
+	}
 }
 
 // NewTextReporter prints to w; color for a terminal.
@@ -47,9 +69,10 @@ func (r *TextReporter) WithStacks() *TextReporter {
 }
 
 func (r *TextReporter) Handle(e Event) {
+	r.see(e)
 	switch e.Type {
 	case RunStarted:
-		fmt.Fprintf(r.w, "%s %s (%d steps)\n", r.p.bold("playbook"), e.Playbook, e.Total)
+		fmt.Fprintf(r.w, "%s %s (%s)\n", r.p.bold("playbook"), e.Playbook, stepCount(e))
 	case StepStarted:
 		fmt.Fprintf(r.w, "%s %s\n", r.p.dim(counter(e)), stepTitle(e))
 	case StepOutput:
@@ -60,9 +83,6 @@ func (r *TextReporter) Handle(e Event) {
 		fmt.Fprintln(r.w, r.p.yellow(e.Line))
 	case StepFinished:
 		fmt.Fprintln(r.w, finishedLine(r.p, e))
-		if e.Status == StatusFailed && !e.Ignored {
-			r.failures = append(r.failures, e)
-		}
 	case RunFinished:
 		writeSummary(r.w, r.p, e, r.failures, r.debug)
 	}
@@ -70,6 +90,22 @@ func (r *TextReporter) Handle(e Event) {
 
 // Notice shows a line now (what Ctrl-C does).
 func (r *TextReporter) Notice(text string) { r.Handle(Event{Type: Notice, Line: text}) }
+
+// itemFailures turns a looped step's failure into one per failed item, each named as the
+// item's name renders, with its own output lines: the step's template name is no one's.
+func itemFailures(step Event, items []Event) []Event {
+	if len(items) == 0 {
+		return []Event{step}
+	}
+	out := make([]Event, len(items))
+	for i, item := range items {
+		f := step
+		f.Step, f.Error, f.Output = item.Item, item.Error, itemLines(step.Output, item.Item)
+		f.Item, f.ItemIndex, f.Items = step.Step, item.ItemIndex, item.Items // Item: the step's own name
+		out[i] = f
+	}
+	return out
+}
 
 func retryLine(p palette, e Event) string {
 	item := ""
@@ -80,10 +116,28 @@ func retryLine(p palette, e Event) string {
 }
 
 func counter(e Event) string {
-	if e.Total == 0 {
+	switch {
+	case e.Total == 0:
 		return ""
+	case e.Finally:
+		return fmt.Sprintf("[cleanup %d/%d]", e.Index, e.Total)
 	}
 	return fmt.Sprintf("[%d/%d]", e.Index, e.Total)
+}
+
+// stepCount says how many steps a run has, the cleanup apart: "3 steps, 1 cleanup".
+func stepCount(e Event) string {
+	plural := func(n int, word string) string {
+		if n == 1 {
+			return "1 " + word
+		}
+		return fmt.Sprintf("%d %ss", n, word)
+	}
+	text := plural(e.Total, "step")
+	if e.Cleanup > 0 {
+		text += ", " + plural(e.Cleanup, "cleanup step")
+	}
+	return text
 }
 
 func stepTitle(e Event) string {
@@ -136,7 +190,10 @@ func formatSeconds(s float64) string {
 func writeSummary(w io.Writer, p palette, e Event, failures []Event, stacks bool) {
 	for _, f := range failures {
 		fmt.Fprintf(w, "\n%s step %q", p.red("FAILED"), f.Step)
-		if f.ID != "" && f.ID != f.Step {
+		switch {
+		case f.Items > 0:
+			fmt.Fprintf(w, " (item %d of %d of step %q)", f.ItemIndex+1, f.Items, f.Item)
+		case f.ID != "" && f.ID != f.Step:
 			fmt.Fprintf(w, " (id %s)", f.ID)
 		}
 		fmt.Fprintf(w, ": %s\n", f.Error)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/kindlab/playbook/internal/fanout"
 )
@@ -52,13 +53,14 @@ func (r *runner) runLoop(ctx, parent context.Context, s *Step, base Event, tail 
 		itemBase.Item, itemBase.ItemIndex, itemBase.Items = results[i].label, i, len(items)
 		started := itemBase
 		started.Type = ItemStarted
+		began := time.Now()
 		r.em.emit(started)
 		out, status, _, err := r.runItem(itemCtx, s, envs[i], itemBase, tail)
 		results[i].out, results[i].status, results[i].err = out, status, err
 		finished := itemBase
-		finished.Type, finished.Status = ItemFinished, status
+		finished.Type, finished.Status, finished.Seconds = ItemFinished, status, time.Since(began).Seconds()
 		if err != nil {
-			finished.Error = err.Error()
+			finished.Error, finished.Ignored = err.Error(), s.IgnoreErrors
 		}
 		r.em.emit(finished)
 		if status == StatusFailed && !s.IgnoreErrors && ctx.Err() == nil {

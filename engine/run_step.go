@@ -12,9 +12,7 @@ import (
 
 // runStep runs one step, once or once per loop item, and reports its start and its end.
 func (r *runner) runStep(parent context.Context, s *Step) (Status, any, error) {
-	r.index++
 	base := r.baseEvent(s)
-	base.Index = r.index
 	started := time.Now()
 	ev := base
 	ev.Type = StepStarted

@@ -63,11 +63,13 @@ type runner struct {
 	steps  map[string]any // what expressions see as steps.<id>
 	shared *runShared
 	total  int
-	index  int
-	result *Result
-	resume *resumer
-	note   string // said when the next step starts (why resume runs it again)
-	replay map[string]map[string]any
+	// position numbers each step as a reader counts them: the selected main steps 1..total,
+	// the finally steps 1..len(Finally), whether or not each one runs.
+	position map[*Step]int
+	result   *Result
+	resume   *resumer
+	note     string // said when the next step starts (why resume runs it again)
+	replay   map[string]map[string]any
 }
 
 // Run executes the plan. It returns nil when every step succeeded (or was allowed to fail), a
@@ -85,17 +87,21 @@ func (p *Plan) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	for _, s := range append(append([]*Step{}, p.Steps...), p.Finally...) {
 		r.record(s, "pending", nil, "")
 	}
-	for _, sel := range selected {
+	r.position = map[*Step]int{}
+	for i, sel := range selected {
 		if sel {
 			r.total++
+			r.position[p.Steps[i]] = r.total
 		}
 	}
-	r.total += len(p.Finally)
+	for i, s := range p.Finally {
+		r.position[s] = i + 1
+	}
 	if r.resume, err = newResumer(p, opts); err != nil {
 		return nil, err
 	}
 	defer r.resume.close()
-	r.em.emit(Event{Type: RunStarted, Playbook: p.Name, Total: r.total})
+	r.em.emit(Event{Type: RunStarted, Playbook: p.Name, Total: r.total, Cleanup: len(p.Finally)})
 	if r.resume != nil && r.resume.notice != "" {
 		r.em.emit(Event{Type: Notice, Line: r.resume.notice})
 	}
@@ -314,7 +320,11 @@ func (r *runner) record(s *Step, status Status, outputs any, why string) {
 }
 
 func (r *runner) baseEvent(s *Step) Event {
-	return Event{Playbook: r.plan.Name, Step: s.Name, ID: s.ID, StepType: s.Type, Finally: s.Finally, Total: r.total}
+	total := r.total
+	if s.Finally {
+		total = len(r.plan.Finally)
+	}
+	return Event{Playbook: r.plan.Name, Step: s.Name, ID: s.ID, StepType: s.Type, Finally: s.Finally, Index: r.position[s], Total: total}
 }
 
 // checkSecrets fails a run whose secrets are not all set.

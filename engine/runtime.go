@@ -115,11 +115,19 @@ func (rt *Runtime) line(stream, text string) {
 	if rt.prefix != "" {
 		label = rt.prefix + " | " + text
 	}
+	if e.Item != "" {
+		label = "[" + e.Item + "] " + label
+	}
+	// The failure report's tail takes the lines in the order the reports show them: stdout
+	// and stderr arrive from two goroutines, and the emitter decides one order for both.
+	var keep func()
 	if rt.tail != nil {
-		rt.tail.add(label)
+		keep = func() { rt.tail.add(rt.masker().String(label)) }
 	}
 	if rt.em != nil {
-		rt.em.emit(e)
+		rt.em.emitThen(e, keep)
+	} else if keep != nil {
+		keep()
 	}
 }
 

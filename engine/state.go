@@ -253,12 +253,10 @@ func (r *resumer) restore(run *runner, s *Step, fingerprint string) bool {
 		run.note = "running again: this step succeeded in the previous run, but its outputs held a secret, which the state file never keeps"
 		return false
 	}
-	run.index++
 	run.record(s, StatusSucceeded, prev.Outputs, "")
 	run.result.Steps[s.Name] = StatusSucceeded
 	r.state.Steps[r.key(s)] = prev
 	ev := run.baseEvent(s)
-	ev.Index = run.index
 	ev.Type, ev.Status, ev.Reason, ev.Outputs = StepFinished, StatusSkipped, "succeeded in the previous run with the same inputs", prev.Outputs
 	run.em.emit(ev)
 	return true
