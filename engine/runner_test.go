@@ -194,12 +194,14 @@ func TestInterruptRunsFinally(t *testing.T) {
 	pb := mustLoad(t, header+"steps:\n  - name: long\n    probe: {key: long, sleep: 60s}\n  - name: next\n    say: {message: never}\nfinally:\n  - name: cleanup\n    say: {message: cleaned}\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &collect{}
-	go func() {
-		time.Sleep(200 * time.Millisecond)
-		cancel()
-	}()
+	// Ctrl-C once the step is running: its first output line says so.
+	interrupt := engine.ReporterFunc(func(e engine.Event) {
+		if e.Type == engine.StepOutput && e.Step == "long" {
+			cancel()
+		}
+	})
 	start := time.Now()
-	res, err := pb.Run(ctx, engine.RunOptions{Reporters: []engine.Reporter{c}})
+	res, err := pb.Run(ctx, engine.RunOptions{Reporters: []engine.Reporter{c, interrupt}})
 	if !errors.Is(err, engine.ErrInterrupted) {
 		t.Fatalf("err = %v", err)
 	}

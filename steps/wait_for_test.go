@@ -2,6 +2,7 @@ package steps_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -59,7 +60,9 @@ func TestWaitForUnderStepTimeout(t *testing.T) {
 	}
 }
 
-// A node that becomes Ready while the step waits ends the wait: it is driven by the watch.
+// nodesReady follows a watch, not a poll: the node turns Ready only once the step holds a
+// watch on nodes (the API server's own gauge of open watches says so), and the step then
+// succeeds. A poller never opens one, and fails here.
 func TestWaitForNodesReadyFollowsTheWatch(t *testing.T) {
 	cs := kubernetes.NewForConfigOrDie(testenv.Kube(t))
 	ctx := context.Background()
@@ -70,18 +73,41 @@ func TestWaitForNodesReadyFollowsTheWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cs.CoreV1().Nodes().Delete(context.Background(), name, metav1.DeleteOptions{}) })
-	go func() {
-		time.Sleep(500 * time.Millisecond)
-		node.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady", LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}}
-		if _, err := cs.CoreV1().Nodes().UpdateStatus(context.Background(), node, metav1.UpdateOptions{}); err != nil {
-			t.Error(err)
+	before := nodeWatches(t, cs)
+	body := "steps:\n  - name: nodes\n    id: n\n    waitFor: {kubeconfig: \"${{ vars.kubeconfig }}\", for: nodesReady, selector: kindlab.test/group=" + label + ", timeout: 60s}\n" +
+		"  - name: check\n    assert: {that: [\"len(steps.n.outputs.objects) == 1\"]}\n"
+	done := make(chan error, 1)
+	go func() { done <- kubePlaybook(t, body, nil) }()
+	for deadline := time.Now().Add(30 * time.Second); nodeWatches(t, cs) <= before; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the step opened no watch on nodes")
 		}
-	}()
-	body := "steps:\n  - name: nodes\n    id: n\n    waitFor: {kubeconfig: \"${{ vars.kubeconfig }}\", for: nodesReady, selector: kindlab.test/group=" + label + ", timeout: 20s}\n" +
-		"  - name: check\n    assert: {that: [\"steps.n.outputs.seconds >= 0.4\", \"len(steps.n.outputs.objects) == 1\"]}\n"
-	if err := kubePlaybook(t, body, nil); err != nil {
+	}
+	node.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady", LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}}
+	if _, err := cs.CoreV1().Nodes().UpdateStatus(context.Background(), node, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// nodeWatches is how many watches on nodes the API server holds open now.
+func nodeWatches(t *testing.T, cs kubernetes.Interface) int {
+	t.Helper()
+	raw, err := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "apiserver_longrunning_requests{") && strings.Contains(line, `resource="nodes"`) && strings.Contains(line, `verb="WATCH"`) {
+			var n int
+			fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &n)
+			total += n
+		}
+	}
+	return total
 }
 
 // rollout follows kstatus, not rules of its own. With no controller on the test server, each
