@@ -279,14 +279,20 @@ finally:
 		return len(list.Items)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	// Interrupt as kind starts the node containers: a finally delete that runs beside a create
-	// still going finds nothing yet, and the create goes on to make a whole cluster.
-	time.AfterFunc(time.Second, cancel)
+	// Interrupt once kind has made its first node container, while it makes the rest: a
+	// finally delete that runs beside a create still going finds only part of the cluster, and
+	// the create goes on to make the rest.
+	go func() {
+		for deadline := time.Now().Add(2 * time.Minute); labelled() == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		}
+		cancel()
+	}()
 	res, _ := pb.Run(ctx, engine.RunOptions{})
 	if res.Steps["create"] != engine.StatusCancelled {
 		t.Errorf("create: %s", res.Steps["create"])
 	}
-	// A create left running would go on making containers after the run ended.
+	// A create left running would go on making containers after the run ended: nothing can
+	// signal that it did not, so the test watches for a while.
 	time.Sleep(15 * time.Second)
 	if n := labelled(); n != 0 {
 		t.Errorf("%d containers of cluster %s remain after a cancelled create and its finally delete", n, name)
