@@ -283,9 +283,14 @@ finally:
 	// finally delete that runs beside a create still going finds only part of the cluster, and
 	// the create goes on to make the rest.
 	go func() {
-		for deadline := time.Now().Add(2 * time.Minute); labelled() == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		defer cancel()
+		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			list, err := cli.ContainerList(context.Background(), client.ContainerListOptions{All: true,
+				Filters: client.Filters{}.Add("label", "io.x-k8s.kind.cluster="+name)})
+			if err != nil || len(list.Items) > 0 {
+				return
+			}
 		}
-		cancel()
 	}()
 	res, _ := pb.Run(ctx, engine.RunOptions{})
 	if res.Steps["create"] != engine.StatusCancelled {
