@@ -12,6 +12,7 @@ import (
 
 	"github.com/kindlab/playbook/engine"
 	"github.com/kindlab/playbook/internal/docker"
+	"github.com/kindlab/playbook/internal/pullhint"
 	"github.com/moby/moby/client"
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	"sigs.k8s.io/kind/pkg/cluster"
@@ -55,7 +56,11 @@ func init() {
 			rendered, err := renderKindConfig(cfg)
 			return map[string]any{"kindConfig": rendered}, err
 		},
-		Run: runKindCreate,
+		// A pull that failed for lack of a network says what to do instead.
+		Run: func(ctx context.Context, rt *engine.Runtime, p *kindCreateParams) (map[string]any, error) {
+			out, err := runKindCreate(ctx, rt, p)
+			return out, pullhint.Explain(err)
+		},
 	})
 }
 

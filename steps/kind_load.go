@@ -11,6 +11,7 @@ import (
 	"github.com/kindlab/playbook/engine"
 	"github.com/kindlab/playbook/internal/docker"
 	"github.com/kindlab/playbook/internal/fanout"
+	"github.com/kindlab/playbook/internal/pullhint"
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 )
@@ -36,7 +37,11 @@ func init() {
 			}
 			return nil
 		},
-		Run: runKindLoad,
+		// A pull that failed for lack of a network says what to do instead.
+		Run: func(ctx context.Context, rt *engine.Runtime, p *kindLoadParams) (map[string]any, error) {
+			out, err := runKindLoad(ctx, rt, p)
+			return out, pullhint.Explain(err)
+		},
 	})
 }
 

@@ -304,3 +304,22 @@ finally:
 		testenv.DeleteKindCluster(t, name)
 	}
 }
+
+// A node image that cannot be pulled for lack of a network (a registry name that resolves
+// nowhere: .invalid) says what to do instead: the offline lab.
+func TestKindCreateWithoutNetworkPointsToTheLab(t *testing.T) {
+	testenv.Docker(t)
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	name := testenv.Name(t, "n")[:20]
+	path := filepath.Join(t.TempDir(), "pb.yaml")
+	os.WriteFile(path, []byte("apiVersion: playbook/v1\nkind: Playbook\nname: k\nsteps:\n  - name: create\n    kindCreate: {name: "+name+", image: kindlab.invalid/node:v0, networking: {disableDefaultCNI: true}}\n"+
+		"finally:\n  - {name: delete, kindDelete: {name: "+name+"}}\n"), 0o644)
+	pb, err := engine.Load(path, engine.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = pb.Run(context.Background(), engine.RunOptions{})
+	if err == nil || !strings.Contains(err.Error(), "could not pull an image") || !strings.Contains(err.Error(), "--vars-file playbooks/vars/lab.yaml") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
 	"github.com/kindlab/playbook/engine"
 	"github.com/kindlab/playbook/internal/kube"
+	"github.com/kindlab/playbook/internal/pullhint"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -56,7 +57,11 @@ func init() {
 			{Name: "seconds", Type: "float", Doc: "how long it took"},
 		},
 		Validate: validateWait,
-		Run:      runWait,
+		// A pull that failed for lack of a network says what to do instead.
+		Run: func(ctx context.Context, rt *engine.Runtime, p *waitParams) (map[string]any, error) {
+			out, err := runWait(ctx, rt, p)
+			return out, pullhint.Explain(err)
+		},
 	})
 }
 
