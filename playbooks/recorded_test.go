@@ -12,7 +12,7 @@ import (
 )
 
 // readSteps are the steps whose outputs the checks read; recorded from live clusters.
-var readSteps = []string{"cilium-config", "cilium-status", "kernels", "kube-proxy", "iptables", "services", "demo-pods", "assert-pod-ping", "assert-nodeport"}
+var readSteps = []string{"agents", "agent-ds", "cilium-config", "cilium-status", "kernels", "kube-proxy", "iptables", "services", "demo-pods", "assert-pod-ping", "assert-nodeport"}
 
 func recordedPath(mode string) string { return filepath.Join("testdata", "lab", mode) }
 
@@ -44,10 +44,11 @@ func recordOutputs(t *testing.T, mode string, r labRun) {
 		pod := p.(map[string]any)
 		write("status-"+pod["node"].(string)+".json", []byte(pod["stdout"].(string)+"\n"))
 	}
-	write("services.txt", []byte(outputs["services"].(map[string]any)["stdout"].(string)+"\n"))
-	for _, c := range outputs["iptables"].(map[string]any)["containers"].([]any) {
-		node := c.(map[string]any)
-		write("iptables-nat-"+node["container"].(string)+".txt", []byte(node["stdout"].(string)+"\n"))
+	for _, read := range []struct{ step, file string }{{"services", "services-"}, {"iptables", "iptables-nat-"}} {
+		for _, p := range outputs[read.step].(map[string]any)["pods"].([]any) {
+			pod := p.(map[string]any)
+			write(read.file+pod["node"].(string)+".txt", []byte(pod["stdout"].(string)+"\n"))
+		}
 	}
 }
 
@@ -86,7 +87,7 @@ func trimObject(obj, meta map[string]any) map[string]any {
 		out["spec"] = pick(spec, "nodeName")
 	}
 	if status, ok := obj["status"].(map[string]any); ok {
-		out["status"] = pick(status, "podIP", "hostIP", "phase")
+		out["status"] = pick(status, "podIP", "hostIP", "phase", "desiredNumberScheduled")
 	}
 	return out
 }
@@ -140,6 +141,57 @@ func TestChecksOnRecordedClusters(t *testing.T) {
 				if t.Failed() {
 					t.Log(strings.TrimSpace(r.err.Error()))
 				}
+			})
+		}
+	}
+}
+
+// Recordings tampered as a broken cluster or a broken read would leave them: each must fail
+// at the proof that reads what is missing, never pass for lack of evidence.
+func TestChecksFailOnMissingEvidence(t *testing.T) {
+	pods := func(o map[string]map[string]any, step string) []any { return o[step]["pods"].([]any) }
+	cases := []struct {
+		name   string
+		tamper func(o map[string]map[string]any)
+		want   []string
+	}{
+		{"a nat table that reads as empty", func(o map[string]map[string]any) {
+			pods(o, "iptables")[1].(map[string]any)["stdout"] = ""
+		}, []string{"assert-iptables", "verdict"}},
+		{"an agent whose status was not read", func(o map[string]map[string]any) {
+			o["cilium-status"]["pods"] = pods(o, "cilium-status")[1:]
+		}, []string{"assert-evidence", "assert-status", "verdict"}},
+		{"an agent that is not Running", func(o map[string]map[string]any) {
+			agent := o["agents"]["items"].([]any)[2].(map[string]any)
+			agent["status"].(map[string]any)["phase"] = "Pending"
+		}, []string{"assert-status", "verdict"}},
+		{"a DaemonSet that wants an agent more than there are", func(o map[string]map[string]any) {
+			ds := o["agent-ds"]["object"].(map[string]any)
+			ds["status"].(map[string]any)["desiredNumberScheduled"] = 4.0
+		}, []string{"assert-evidence", "verdict"}},
+		{"a kube-proxy list that was not read", func(o map[string]map[string]any) {
+			delete(o["kube-proxy"], "items")
+		}, []string{"assert-evidence", "assert-kube-proxy", "verdict"}},
+		{"no agents at all", func(o map[string]map[string]any) {
+			o["agents"]["items"] = []any{}
+			for _, step := range []string{"cilium-status", "kernels", "iptables", "services"} {
+				o[step]["pods"] = []any{}
+			}
+		}, []string{"assert-evidence", "verdict"}},
+	}
+	for _, mode := range modes {
+		for _, tc := range cases {
+			t.Run(mode+": "+tc.name, func(t *testing.T) {
+				outputs := recorded(t, mode)
+				tc.tamper(outputs)
+				pb, err := engine.Load(mode+".yaml", engine.LoadOptions{VarsFiles: []string{labVars}, Vars: []string{"cluster=" + seedCluster[mode]}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var r labRun
+				_, r.err = pb.Run(context.Background(), engine.RunOptions{StartAt: "cilium-config", Replay: outputs,
+					Reporters: []engine.Reporter{engine.ReporterFunc(func(e engine.Event) { r.events = append(r.events, e) })}})
+				assertFailedAt(t, r, tc.want, mode)
 			})
 		}
 	}
