@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -23,7 +24,29 @@ func everything(t *testing.T, body string, vars ...string) string {
 	t.Setenv("PB_FORMS_TOKEN", formsSecret)
 	t.Setenv("PB_FORMS_LONG", longSecret)
 	dir := writeFiles(t, map[string]string{"pb.yaml": header + "secrets:\n  token: {env: PB_FORMS_TOKEN}\n  long: {env: PB_FORMS_LONG}\n" + body})
-	pb, err := engine.Load(filepath.Join(dir, "pb.yaml"), engine.LoadOptions{Vars: vars})
+	sinks := runEverySink(t, dir, engine.LoadOptions{Vars: vars})
+	all := []string{strings.Join(sinks.lines, "\n")}
+	for _, text := range sinks.texts {
+		all = append(all, text)
+	}
+	return strings.Join(all, "\n")
+}
+
+// sinks are what one run showed and stored, each by its name.
+type sinks struct {
+	texts map[string]string // json events, text, junit, state file, error, plan
+	lines []string          // output lines
+	c     *collect
+	pb    *engine.Plan
+	state string
+	err   error
+}
+
+// runEverySink runs dir/pb.yaml with every reporter, a state file and plan, for the masking
+// tests: a secret must show in none of them.
+func runEverySink(t *testing.T, dir string, opts engine.LoadOptions) sinks {
+	t.Helper()
+	pb, err := engine.Load(filepath.Join(dir, "pb.yaml"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,14 +57,20 @@ func everything(t *testing.T, body string, vars ...string) string {
 	_, runErr := pb.Run(context.Background(), engine.RunOptions{StatePath: statePath,
 		Reporters: []engine.Reporter{engine.NewJSONReporter(&jsonOut), engine.NewTextReporter(&text, false), junit, c}})
 	junit.Close()
-	plan, _ := pb.Describe(context.Background())
+	plan, err := pb.Describe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	planJSON, _ := json.Marshal(map[string]any{"vars": pb.MaskedVars(), "steps": plan})
 	junitXML, _ := os.ReadFile(junitPath)
 	state, _ := os.ReadFile(statePath)
-	all := []string{strings.Join(c.lines(), "\n"), jsonOut.String(), text.String(), string(junitXML), string(state), engine.Stringify(plan), engine.Stringify(pb.MaskedVars())}
+	s := sinks{c: c, pb: pb, state: statePath, err: runErr, lines: c.lines(),
+		texts: map[string]string{"json events": jsonOut.String(), "text": text.String(), "junit": string(junitXML),
+			"state file": string(state), "plan": string(planJSON)}}
 	if runErr != nil {
-		all = append(all, runErr.Error())
+		s.texts["error"] = runErr.Error()
 	}
-	return strings.Join(all, "\n")
+	return s
 }
 
 var longSecret = "long-" + strings.Repeat("0123456789abcdef", 25)

@@ -80,30 +80,13 @@ func TestSecretsAreMaskedEverywhere(t *testing.T) {
 	t.Setenv("PB_TEST_TOKEN", hostileSecret)
 	t.Setenv("PB_TEST_ITEM", itemSecret)
 	dir := writeFiles(t, map[string]string{"pb.yaml": maskPlaybook, "key.pem": keySecret + "\n"})
-	pb, err := engine.Load(filepath.Join(dir, "pb.yaml"), engine.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var jsonOut, text bytes.Buffer
-	junitPath, statePath := filepath.Join(dir, "junit.xml"), filepath.Join(dir, "state.json")
-	junit := engine.NewJUnitReporter(junitPath)
-	c := &collect{}
-	_, runErr := pb.Run(context.Background(), engine.RunOptions{StatePath: statePath,
-		Reporters: []engine.Reporter{engine.NewJSONReporter(&jsonOut), engine.NewTextReporter(&text, false), junit, c}})
-	junit.Close()
-	if runErr == nil {
+	run := runEverySink(t, dir, engine.LoadOptions{})
+	if run.err == nil {
 		t.Fatal("the failing step did not fail")
 	}
-	plan, err := pb.Describe(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	planJSON, _ := json.Marshal(map[string]any{"vars": pb.MaskedVars(), "steps": plan})
-	junitXML, _ := os.ReadFile(junitPath)
-	state, _ := os.ReadFile(statePath)
+	c, pb, statePath := run.c, run.pb, run.state
 	shout := strings.ToUpper(hostileSecret)
-	for what, s := range map[string]string{"json events": jsonOut.String(), "text": text.String(), "junit": string(junitXML),
-		"state file": string(state), "error": runErr.Error(), "plan": string(planJSON)} {
+	for what, s := range run.texts {
 		assertNoLeak(t, what, s, hostileSecret, keySecret, itemSecret, shout, "admin:"+hostileSecret)
 		if !strings.Contains(s, "***") {
 			t.Errorf("%s has no mask where the secrets were:\n%s", what, s)

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -105,12 +104,8 @@ func checkKubectlExecShellValues(t *testing.T, kubeconfig string) {
 			values = append(values, v)
 		}
 	}
-	indexes := make([]string, len(values))
-	for i, v := range values {
-		t.Setenv("PB_HOSTILE_"+strconv.Itoa(i), v)
-		indexes[i] = strconv.Itoa(i)
-	}
-	value := "${{ env('PB_HOSTILE_' + string(item)) }}"
+	indexes := shelltest.SetValues(t, values)
+	value := shelltest.ValueExpr
 	path := filepath.Join(t.TempDir(), "pb.yaml")
 	body := fmt.Sprintf("apiVersion: playbook/v1\nkind: Playbook\nname: lab-shell\nvars: {kubeconfig: ''}\nsteps:\n"+
 		"  - name: echo\n    id: echo\n    loop: [%s]\n    kubectlExec:\n      kubeconfig: \"${{ vars.kubeconfig }}\"\n      daemonset: default/cilium-demo\n"+

@@ -18,15 +18,11 @@ import (
 func TestShellValuesArriveByteExact(t *testing.T) {
 	pwned := filepath.Join(t.TempDir(), "pwned")
 	values := shelltest.HostileValues(pwned)
-	indexes := make([]string, len(values))
-	for i, v := range values {
-		t.Setenv("PB_HOSTILE_"+strconv.Itoa(i), v)
-		indexes[i] = strconv.Itoa(i)
-	}
+	indexes := shelltest.SetValues(t, values)
 	for _, c := range shelltest.Contexts {
 		t.Run(c.Name, func(t *testing.T) {
 			out := t.TempDir()
-			script := strings.ReplaceAll(c.Script, "@V@", "${{ env('PB_HOSTILE_' + string(item)) }}")
+			script := strings.ReplaceAll(c.Script, "@V@", shelltest.ValueExpr)
 			body := fmt.Sprintf("steps:\n  - name: write\n    loop: [%s]\n    exec:\n      env: {OUT: %q, I: \"${{ item }}\"}\n      shell: %q\n",
 				strings.Join(indexes, ", "), out, script)
 			if _, _, err := loadRun(t, body); err != nil {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -16,16 +15,12 @@ import (
 func TestRunHostileValuesInEveryContext(t *testing.T) {
 	pwned := filepath.Join(t.TempDir(), "pwned")
 	values := shelltest.HostileValues(pwned)
-	indexes := make([]string, len(values))
-	for i, v := range values {
-		t.Setenv("PB_HOSTILE_"+strconv.Itoa(i), v)
-		indexes[i] = strconv.Itoa(i)
-	}
+	indexes := shelltest.SetValues(t, values)
 	out := t.TempDir()
 	var body strings.Builder
 	body.WriteString("steps:\n")
 	for c, ctx := range shelltest.Contexts {
-		script := strings.ReplaceAll(ctx.Script, "@V@", "${{ env('PB_HOSTILE_' + string(item)) }}")
+		script := strings.ReplaceAll(ctx.Script, "@V@", shelltest.ValueExpr)
 		fmt.Fprintf(&body, "  - name: %q\n    loop: [%s]\n    exec:\n      env: {OUT: %q, I: \"%d-${{ item }}\"}\n      shell: %q\n",
 			ctx.Name, strings.Join(indexes, ", "), out, c, script)
 	}

@@ -210,25 +210,34 @@ func (s *syncBuilder) String() string {
 	return s.b.String()
 }
 
-// A second Ctrl-C stops the cleanup too, and the run says so instead of "(finally steps ran)".
-func TestSecondInterruptStopsTheCleanup(t *testing.T) {
-	pb := writePlaybook(t, "steps:\n  - {name: long, exec: {argv: [sleep, '60']}}\nfinally:\n  - {name: slow cleanup, exec: {argv: [sleep, '60']}}\n  - {name: later cleanup, log: {message: never}}\n")
-	cmd := exec.Command(binary, "run", pb)
+// startCLI starts playbook with CI set and its output read here while it writes it.
+func startCLI(t *testing.T, args ...string) (*exec.Cmd, *syncBuilder) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), "CI=true")
-	var out syncBuilder
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &syncBuilder{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor := func(text string) {
-		deadline := time.Now().Add(10 * time.Second)
-		for !strings.Contains(out.String(), text) && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
+	return cmd, out
+}
+
+// waitForText waits until the output holds text, or gives up after 10 seconds (the
+// assertions after it then say what was missing).
+func waitForText(out *syncBuilder, text string) {
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), text) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
 	}
-	waitFor("long (exec)")
+}
+
+// A second Ctrl-C stops the cleanup too, and the run says so instead of "(finally steps ran)".
+func TestSecondInterruptStopsTheCleanup(t *testing.T) {
+	pb := writePlaybook(t, "steps:\n  - {name: long, exec: {argv: [sleep, '60']}}\nfinally:\n  - {name: slow cleanup, exec: {argv: [sleep, '60']}}\n  - {name: later cleanup, log: {message: never}}\n")
+	cmd, out := startCLI(t, "run", pb)
+	waitForText(out, "long (exec)")
 	_ = cmd.Process.Signal(syscall.SIGINT)
-	waitFor("finally: slow cleanup (exec)")
+	waitForText(out, "finally: slow cleanup (exec)")
 	_ = cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
@@ -250,21 +259,10 @@ func TestInterruptDuringFinallyAfterSuccessExits130(t *testing.T) {
 	release := filepath.Join(t.TempDir(), "release")
 	pb := writePlaybook(t, "steps:\n  - {name: quick, log: {message: done}}\nfinally:\n"+
 		"  - {name: cleanup, exec: {shell: 'while [ ! -e "+release+" ]; do sleep 0.05; done; touch "+marker+"'}}\n")
-	cmd := exec.Command(binary, "run", pb)
-	cmd.Env = append(os.Environ(), "CI=true")
-	var out syncBuilder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), "finally: cleanup (exec)") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	cmd, out := startCLI(t, "run", pb)
+	waitForText(out, "finally: cleanup (exec)")
 	_ = cmd.Process.Signal(syscall.SIGINT)
-	for !strings.Contains(out.String(), "interrupted during the finally steps") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitForText(out, "interrupted during the finally steps")
 	os.WriteFile(release, nil, 0o644)
 	err := cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
@@ -304,17 +302,8 @@ func TestSecondRunOnOneStateStops(t *testing.T) {
 	state := filepath.Join(dir, "state.json")
 	release := filepath.Join(dir, "release")
 	pb := writePlaybook(t, "steps:\n  - {name: wait, exec: {shell: 'while [ ! -e "+release+" ]; do sleep 0.05; done'}}\n")
-	first := exec.Command(binary, "run", pb, "--state", state)
-	var out syncBuilder
-	first.Stdout, first.Stderr = &out, &out
-	first.Env = append(os.Environ(), "CI=true")
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), "wait (exec)") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	first, out := startCLI(t, "run", pb, "--state", state)
+	waitForText(out, "wait (exec)")
 	stdout, stderr, code := runCLI(t, "run", pb, "--state", state)
 	os.WriteFile(release, nil, 0o644)
 	if err := first.Wait(); err != nil {

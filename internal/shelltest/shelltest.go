@@ -2,6 +2,8 @@
 // if it parsed them, and the places in a script where a value can stand.
 package shelltest
 
+import "strconv"
+
 // HostileValues are what would run if a shell parsed a value: each quote, both command
 // substitutions, a separator, newlines, a here-document's delimiter line, a glob, an option,
 // nothing at all, bytes that are not UTF-8, an arithmetic expansion that looks like a
@@ -36,4 +38,19 @@ var Contexts = []struct{ Name, Script, Want string }{
 	{"${VAR:-...} in double quotes", `printf '%s|' "${PB_UNSET_VAR:-@V@}" > "$OUT/$I"`, "|"},
 	{"function argument", `f() { printf '%s|' "$1"; }; f @V@ > "$OUT/$I"`, "|"},
 	{"assignment", `v=@V@; printf '%s|' "$v" > "$OUT/$I"`, "|"},
+}
+
+// ValueExpr reads value number item from the environment SetValues fills: values that are not
+// UTF-8 or hold what YAML cannot say reach a playbook unchanged that way.
+const ValueExpr = "${{ env('PB_HOSTILE_' + string(item)) }}"
+
+// SetValues puts each value in the environment for ValueExpr and returns their indexes, for a
+// loop: [0, 1, ...].
+func SetValues(t interface{ Setenv(k, v string) }, values []string) []string {
+	indexes := make([]string, len(values))
+	for i, v := range values {
+		t.Setenv("PB_HOSTILE_"+strconv.Itoa(i), v)
+		indexes[i] = strconv.Itoa(i)
+	}
+	return indexes
 }
