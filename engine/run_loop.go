@@ -122,7 +122,13 @@ func (s *Step) itemLabel(env *Env, item any) string {
 	if m, ok := item.(map[string]any); ok {
 		for _, key := range []string{"name", "container", "pod", "node", "id"} {
 			if v, ok := m[key].(string); ok && v != "" {
-				return v
+				return env.mask.Shorten(v, 60)
+			}
+		}
+		// A Kubernetes object (a kubectlGet item) by its name.
+		if meta, ok := m["metadata"].(map[string]any); ok {
+			if v, ok := meta["name"].(string); ok && v != "" {
+				return env.mask.Shorten(v, 60)
 			}
 		}
 	}

@@ -41,7 +41,10 @@ func distinguishing(checks, cluster string) []string {
 	}
 	want = append(want, "assert-iptables")
 	if replacesKubeProxy {
-		want = append(want, "assert-lb")
+		want = append(want, "assert-lb", "assert-path-service")
+	}
+	if (checks == "kpr-ebpf") != (cluster == "kpr-ebpf") {
+		want = append(want, "assert-path-masquerade", "assert-path-routing")
 	}
 	return append(want, "verdict")
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,7 +13,8 @@ import (
 )
 
 // readSteps are the steps whose outputs the checks read; recorded from live clusters.
-var readSteps = []string{"agents", "agent-ds", "cilium-config", "cilium-status", "kernels", "kube-proxy", "iptables", "services", "demo-pods", "assert-pod-ping", "assert-nodeport"}
+var readSteps = []string{"agents", "agent-ds", "cilium-config", "cilium-status", "kernels", "kube-proxy", "iptables", "services",
+	"demo-service", "demo-pods", "assert-pod-ping", "assert-nodeport", "path-before", "probe-pod", "probe-machine", "path-after", "bpf-nat"}
 
 func recordedPath(mode string) string { return filepath.Join("testdata", "lab", mode) }
 
@@ -154,33 +156,54 @@ func TestChecksFailOnMissingEvidence(t *testing.T) {
 		name   string
 		tamper func(o map[string]map[string]any)
 		want   []string
+		modes  []string // where it applies; all when empty
 	}{
+		{"counters that did not move", func(o map[string]map[string]any) {
+			o["path-after"] = o["path-before"]
+		}, []string{"assert-path-service", "assert-path-masquerade", "assert-path-routing", "verdict"}, []string{"kubeproxy"}},
+		{"counters that did not move", func(o map[string]map[string]any) {
+			o["path-after"] = o["path-before"]
+		}, []string{"assert-path-masquerade", "assert-path-routing", "verdict"}, []string{"kpr"}},
+		{"a NAT map without the client's translation", func(o map[string]map[string]any) {
+			for _, p := range pods(o, "bpf-nat") {
+				p.(map[string]any)["stdout"] = ""
+			}
+		}, []string{"assert-path-masquerade", "verdict"}, []string{"kpr-ebpf"}},
+		{"a probe nobody answered", func(o map[string]map[string]any) {
+			o["probe-pod"]["stdout"] = strings.Replace(o["probe-pod"]["stdout"].(string), "|ok|", "|fail|", 1)
+		}, []string{"assert-connectivity", "verdict"}, nil},
+		{"probes that did not run", func(o map[string]map[string]any) {
+			o["probe-machine"]["stdout"] = ""
+		}, []string{"assert-connectivity", "verdict"}, nil},
 		{"a nat table that reads as empty", func(o map[string]map[string]any) {
 			pods(o, "iptables")[1].(map[string]any)["stdout"] = ""
-		}, []string{"assert-iptables", "verdict"}},
+		}, []string{"assert-iptables", "verdict"}, nil},
 		{"an agent whose status was not read", func(o map[string]map[string]any) {
 			o["cilium-status"]["pods"] = pods(o, "cilium-status")[1:]
-		}, []string{"assert-evidence", "assert-status", "verdict"}},
+		}, []string{"assert-evidence", "assert-status", "verdict"}, nil},
 		{"an agent that is not Running", func(o map[string]map[string]any) {
 			agent := o["agents"]["items"].([]any)[2].(map[string]any)
 			agent["status"].(map[string]any)["phase"] = "Pending"
-		}, []string{"assert-status", "verdict"}},
+		}, []string{"assert-status", "verdict"}, nil},
 		{"a DaemonSet that wants an agent more than there are", func(o map[string]map[string]any) {
 			ds := o["agent-ds"]["object"].(map[string]any)
 			ds["status"].(map[string]any)["desiredNumberScheduled"] = 4.0
-		}, []string{"assert-evidence", "verdict"}},
+		}, []string{"assert-evidence", "verdict"}, nil},
 		{"a kube-proxy list that was not read", func(o map[string]map[string]any) {
 			delete(o["kube-proxy"], "items")
-		}, []string{"assert-evidence", "assert-kube-proxy", "verdict"}},
+		}, []string{"assert-evidence", "assert-kube-proxy", "verdict"}, nil},
 		{"no agents at all", func(o map[string]map[string]any) {
 			o["agents"]["items"] = []any{}
 			for _, step := range []string{"cilium-status", "kernels", "iptables", "services"} {
 				o[step]["pods"] = []any{}
 			}
-		}, []string{"assert-evidence", "verdict"}},
+		}, []string{"assert-evidence", "verdict"}, nil},
 	}
 	for _, mode := range modes {
 		for _, tc := range cases {
+			if len(tc.modes) > 0 && !slices.Contains(tc.modes, mode) {
+				continue
+			}
 			t.Run(mode+": "+tc.name, func(t *testing.T) {
 				outputs := recorded(t, mode)
 				tc.tamper(outputs)
