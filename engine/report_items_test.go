@@ -64,3 +64,17 @@ func TestReportsNameItemsAndCountSteps(t *testing.T) {
 		t.Errorf("JUnit has a testcase named by the template:\n%s", xml)
 	}
 }
+
+// A loop over Kubernetes objects (kubectlGet items) labels each by its name.
+func TestLoopOverObjectsIsLabelledByName(t *testing.T) {
+	pb := mustLoad(t, header+"steps:\n  - {name: each, loop: [{apiVersion: v1, kind: Pod, metadata: {name: cilium-abc}}], say: {message: x}}\n")
+	c, _, err := run(t, pb, engine.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range c.events {
+		if e.Type == engine.ItemFinished && e.Item != "cilium-abc" {
+			t.Errorf("item labelled %q", e.Item)
+		}
+	}
+}
