@@ -169,6 +169,9 @@ func TestChecksFailOnMissingEvidence(t *testing.T) {
 				p.(map[string]any)["stdout"] = ""
 			}
 		}, []string{"assert-path-masquerade", "verdict"}, []string{"kpr-ebpf"}},
+		{"counters read on one agent only", func(o map[string]map[string]any) {
+			o["path-after"]["pods"] = pods(o, "path-after")[:1]
+		}, []string{"assert-evidence", "verdict"}, nil},
 		{"a probe nobody answered", func(o map[string]map[string]any) {
 			o["probe-pod"]["stdout"] = strings.Replace(o["probe-pod"]["stdout"].(string), "|ok|", "|fail|", 1)
 		}, []string{"assert-connectivity", "verdict"}, nil},
@@ -194,7 +197,7 @@ func TestChecksFailOnMissingEvidence(t *testing.T) {
 		}, []string{"assert-evidence", "assert-kube-proxy", "verdict"}, nil},
 		{"no agents at all", func(o map[string]map[string]any) {
 			o["agents"]["items"] = []any{}
-			for _, step := range []string{"cilium-status", "kernels", "iptables", "services"} {
+			for _, step := range []string{"cilium-status", "kernels", "iptables", "services", "path-before", "path-after", "bpf-nat"} {
 				o[step]["pods"] = []any{}
 			}
 		}, []string{"assert-evidence", "verdict"}, nil},
