@@ -25,8 +25,9 @@ type RunOptions struct {
 	// inputs, restoring their outputs.
 	Resume bool
 	// Replay gives steps (by id) the outputs a run recorded, instead of running them: checks
-	// can then be tried on what a cluster once said, with no cluster.
-	Replay map[string]map[string]any
+	// can then be tried on what a cluster once said, with no cluster. A looped step's are a
+	// list, one per item.
+	Replay map[string]any
 }
 
 // ErrInterrupted is the cause of a run stopped by Ctrl-C or SIGTERM.
@@ -69,7 +70,7 @@ type runner struct {
 	result   *Result
 	resume   *resumer
 	note     string // said when the next step starts (why resume runs it again)
-	replay   map[string]map[string]any
+	replay   map[string]any
 }
 
 // Run executes the plan. It returns nil when every step succeeded (or was allowed to fail), a

@@ -14,7 +14,7 @@ import (
 
 // readSteps are the steps whose outputs the checks read; recorded from live clusters.
 var readSteps = []string{"agents", "agent-ds", "cilium-config", "cilium-status", "kernels", "kube-proxy", "iptables", "services",
-	"demo-service", "demo-pods", "assert-pod-ping", "assert-nodeport", "path-before", "probe-pod", "probe-machine", "path-after", "bpf-nat"}
+	"demo-service", "demo-host-pods", "demo-pods", "assert-pod-ping", "assert-nodeport", "path-before", "probe-pod", "probe-machine", "path-after", "bpf-nat"}
 
 func recordedPath(mode string) string { return filepath.Join("testdata", "lab", mode) }
 
@@ -104,13 +104,13 @@ func pick(m map[string]any, keys ...string) map[string]any {
 	return out
 }
 
-func recorded(t *testing.T, mode string) map[string]map[string]any {
+func recorded(t *testing.T, mode string) map[string]any {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(recordedPath(mode), "outputs.json"))
 	if err != nil {
 		t.Fatalf("%v (record with PLAYBOOK_UPDATE_TESTDATA=1 in TestCiliumLab)", err)
 	}
-	var out map[string]map[string]any
+	var out map[string]any
 	if err := json.Unmarshal(data, &out); err != nil {
 		t.Fatal(err)
 	}
@@ -151,54 +151,56 @@ func TestChecksOnRecordedClusters(t *testing.T) {
 // Recordings tampered as a broken cluster or a broken read would leave them: each must fail
 // at the proof that reads what is missing, never pass for lack of evidence.
 func TestChecksFailOnMissingEvidence(t *testing.T) {
-	pods := func(o map[string]map[string]any, step string) []any { return o[step]["pods"].([]any) }
+	step := func(o map[string]any, id string) map[string]any { return o[id].(map[string]any) }
+	pods := func(o map[string]any, id string) []any { return step(o, id)["pods"].([]any) }
 	cases := []struct {
 		name   string
-		tamper func(o map[string]map[string]any)
+		tamper func(o map[string]any)
 		want   []string
 		modes  []string // where it applies; all when empty
 	}{
-		{"counters that did not move", func(o map[string]map[string]any) {
+		{"counters that did not move", func(o map[string]any) {
 			o["path-after"] = o["path-before"]
 		}, []string{"assert-path-service", "assert-path-masquerade", "assert-path-routing", "verdict"}, []string{"kubeproxy"}},
-		{"counters that did not move", func(o map[string]map[string]any) {
+		{"counters that did not move", func(o map[string]any) {
 			o["path-after"] = o["path-before"]
 		}, []string{"assert-path-masquerade", "assert-path-routing", "verdict"}, []string{"kpr"}},
-		{"a NAT map without the client's translation", func(o map[string]map[string]any) {
+		{"a NAT map without the client's translation", func(o map[string]any) {
 			for _, p := range pods(o, "bpf-nat") {
 				p.(map[string]any)["stdout"] = ""
 			}
 		}, []string{"assert-path-masquerade", "verdict"}, []string{"kpr-ebpf"}},
-		{"counters read on one agent only", func(o map[string]map[string]any) {
-			o["path-after"]["pods"] = pods(o, "path-after")[:1]
+		{"counters read on one agent only", func(o map[string]any) {
+			step(o, "path-after")["pods"] = pods(o, "path-after")[:1]
 		}, []string{"assert-evidence", "verdict"}, nil},
-		{"a probe nobody answered", func(o map[string]map[string]any) {
-			o["probe-pod"]["stdout"] = strings.Replace(o["probe-pod"]["stdout"].(string), "|ok|", "|fail|", 1)
+		{"a probe nobody answered", func(o map[string]any) {
+			first := o["probe-pod"].([]any)[0].(map[string]any)
+			first["stdout"] = strings.Replace(first["stdout"].(string), "|ok|", "|fail|", 1)
 		}, []string{"assert-connectivity", "verdict"}, nil},
-		{"probes that did not run", func(o map[string]map[string]any) {
-			o["probe-machine"]["stdout"] = ""
+		{"probes that did not run", func(o map[string]any) {
+			step(o, "probe-machine")["stdout"] = ""
 		}, []string{"assert-connectivity", "verdict"}, nil},
-		{"a nat table that reads as empty", func(o map[string]map[string]any) {
+		{"a nat table that reads as empty", func(o map[string]any) {
 			pods(o, "iptables")[1].(map[string]any)["stdout"] = ""
 		}, []string{"assert-iptables", "verdict"}, nil},
-		{"an agent whose status was not read", func(o map[string]map[string]any) {
-			o["cilium-status"]["pods"] = pods(o, "cilium-status")[1:]
+		{"an agent whose status was not read", func(o map[string]any) {
+			step(o, "cilium-status")["pods"] = pods(o, "cilium-status")[1:]
 		}, []string{"assert-evidence", "assert-status", "verdict"}, nil},
-		{"an agent that is not Running", func(o map[string]map[string]any) {
-			agent := o["agents"]["items"].([]any)[2].(map[string]any)
+		{"an agent that is not Running", func(o map[string]any) {
+			agent := step(o, "agents")["items"].([]any)[2].(map[string]any)
 			agent["status"].(map[string]any)["phase"] = "Pending"
 		}, []string{"assert-status", "verdict"}, nil},
-		{"a DaemonSet that wants an agent more than there are", func(o map[string]map[string]any) {
-			ds := o["agent-ds"]["object"].(map[string]any)
+		{"a DaemonSet that wants an agent more than there are", func(o map[string]any) {
+			ds := step(o, "agent-ds")["object"].(map[string]any)
 			ds["status"].(map[string]any)["desiredNumberScheduled"] = 4.0
 		}, []string{"assert-evidence", "verdict"}, nil},
-		{"a kube-proxy list that was not read", func(o map[string]map[string]any) {
-			delete(o["kube-proxy"], "items")
+		{"a kube-proxy list that was not read", func(o map[string]any) {
+			delete(step(o, "kube-proxy"), "items")
 		}, []string{"assert-evidence", "assert-kube-proxy", "verdict"}, nil},
-		{"no agents at all", func(o map[string]map[string]any) {
-			o["agents"]["items"] = []any{}
-			for _, step := range []string{"cilium-status", "kernels", "iptables", "services", "path-before", "path-after", "bpf-nat"} {
-				o[step]["pods"] = []any{}
+		{"no agents at all", func(o map[string]any) {
+			step(o, "agents")["items"] = []any{}
+			for _, id := range []string{"cilium-status", "kernels", "iptables", "services", "path-before", "path-after", "bpf-nat"} {
+				step(o, id)["pods"] = []any{}
 			}
 		}, []string{"assert-evidence", "verdict"}, nil},
 	}
