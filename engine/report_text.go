@@ -54,6 +54,7 @@ func (f *failureLog) see(e Event) {
 		f.failedItems[e.Step] = append(f.failedItems[e.Step], e)
 	case StepFinished:
 		f.failures = append(f.failures, itemFailures(e, f.failedItems[e.Step])...)
+		delete(f.failedItems, e.Step)
 	}
 }
 

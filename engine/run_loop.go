@@ -31,21 +31,12 @@ type itemResult struct {
 // runLoop runs the step once per item, at most s.Parallel at a time. The first item that
 // fails (unless errors are ignored) cancels the items still running and starts no more.
 func (r *runner) runLoop(ctx, parent context.Context, s *Step, base Event, tail *tailBuffer) (any, Status, error) {
-	env := r.plan.env(r.steps)
-	v, err := s.loop.bind(env)
+	items, envs, err := r.plan.loopEnvs(s, r.steps)
 	if err != nil {
 		return nil, StatusFailed, err
 	}
-	list := v.Interface()
-	if !isList(list) {
-		return nil, StatusFailed, fmt.Errorf("loop: expected a list, got %s", describeValue(env.mask, list))
-	}
-	items := listItems(list)
 	results := make([]itemResult, len(items))
-	envs := make([]*Env, len(items))
 	for i, item := range items {
-		envs[i] = r.plan.env(r.steps)
-		envs[i].Item, envs[i].Index = item, i
 		results[i].label, results[i].status = s.itemLabel(envs[i], item), StatusNotRun
 	}
 	_ = fanout.Each(ctx, len(items), max(s.Parallel, 1), func(itemCtx context.Context, i int) error {
@@ -109,6 +100,26 @@ func loopOutcome(ctx, parent context.Context, results []itemResult) (any, Status
 		errs = append(errs, stop)
 	}
 	return outputs, status, errors.Join(errs...)
+}
+
+// loopEnvs binds a looped step's list and gives each item the env its expressions read.
+func (p *Plan) loopEnvs(s *Step, steps map[string]any) ([]any, []*Env, error) {
+	env := p.env(steps)
+	v, err := s.loop.bind(env)
+	if err != nil {
+		return nil, nil, err
+	}
+	list := v.Interface()
+	if !isList(list) {
+		return nil, nil, fmt.Errorf("loop: expected a list, got %s", describeValue(env.mask, list))
+	}
+	items := listItems(list)
+	envs := make([]*Env, len(items))
+	for i, item := range items {
+		envs[i] = p.env(steps)
+		envs[i].Item, envs[i].Index = item, i
+	}
+	return items, envs, nil
 }
 
 // itemLabel names a loop item in reports: the step's own name when it uses item, else a map by

@@ -33,17 +33,17 @@ const (
 	shellArithmetic                     // in $(( )), an index, let, [[ -eq ]]: the value must be an integer
 )
 
+const scriptValuePrefix = "PLAYBOOK_VALUE_"
+
 // scriptValueEnv names the environment variable of the n-th ${{ }} of a script (and of item i
 // of a list value).
 func scriptValueEnv(n int, item ...int) string {
-	name := "PLAYBOOK_VALUE_" + strconv.Itoa(n)
+	name := scriptValuePrefix + strconv.Itoa(n)
 	for _, i := range item {
 		name += "_" + strconv.Itoa(i)
 	}
 	return name
 }
-
-var scriptValueName = regexp.MustCompile(`PLAYBOOK_VALUE_([0-9]+)`)
 
 // shellContexts reads a script through a real shell parser (the one behind shfmt) with each
 // ${{ }} standing as a reference, and says for each where it stands. placeholders are where
@@ -51,12 +51,13 @@ var scriptValueName = regexp.MustCompile(`PLAYBOOK_VALUE_([0-9]+)`)
 func shellContexts(text string, placeholders, offsets []int) ([]shellContext, *exprError) {
 	file, err := syntax.NewParser(syntax.Variant(syntax.LangBash), syntax.KeepComments(true)).Parse(strings.NewReader(text), "")
 	if err != nil {
+		// The parser's position is in the substituted text: the error stands in the template.
+		offset, text := 0, err.Error()
 		var perr syntax.ParseError
-		offset := 0
 		if errors.As(err, &perr) {
-			offset = templateOffset(int(perr.Pos.Offset()), placeholders, offsets)
+			offset, text = templateOffset(int(perr.Pos.Offset()), placeholders, offsets), perr.Text
 		}
-		return nil, &exprError{offset: offset, msg: "the script does not parse as a shell script, so where its ${{ }} values stand cannot be told: " + shellParseText(err)}
+		return nil, &exprError{offset: offset, msg: "the script does not parse as a shell script, so where its ${{ }} values stand cannot be told: " + text}
 	}
 	contexts := make([]shellContext, len(offsets))
 	found := make([]bool, len(offsets))
@@ -104,12 +105,9 @@ func placeholderAt(node syntax.Node) (int, bool) {
 	if !ok || pe.Param == nil || pe.Short || pe.Excl || pe.Length || pe.Index != nil || pe.Slice != nil || pe.Repl != nil || pe.Exp != nil {
 		return 0, false
 	}
-	m := scriptValueName.FindStringSubmatch(pe.Param.Value)
-	if m == nil || m[0] != pe.Param.Value {
-		return 0, false
-	}
-	n, _ := strconv.Atoi(m[1])
-	return n, true
+	digits, ok := strings.CutPrefix(pe.Param.Value, scriptValuePrefix)
+	n, err := strconv.Atoi(digits)
+	return n, ok && err == nil && n >= 0
 }
 
 // contextOf walks out from a placeholder to the innermost construct that decides how the
@@ -180,15 +178,6 @@ func unexpandedContext(file *syntax.File, at int) string {
 		return true
 	})
 	return msg
-}
-
-func shellParseText(err error) string {
-	text := err.Error()
-	// The parser's own position is in the substituted text; the caller places the error.
-	if i := strings.Index(text, ": "); i >= 0 && strings.Count(text[:i], ":") == 1 {
-		text = text[i+2:]
-	}
-	return text
 }
 
 // scriptWriter builds a Script from a template's parts: literals as written, each value as a

@@ -157,18 +157,11 @@ func (r *resumer) fingerprint(s *Step, steps map[string]any) string {
 	fp["steps"] = read
 	envs := []*Env{r.plan.env(steps)}
 	if s.loop != nil {
-		list, err := s.loop.bind(envs[0])
-		if err != nil || !isList(list.Interface()) {
+		items, itemEnvs, err := r.plan.loopEnvs(s, steps)
+		if err != nil {
 			return ""
 		}
-		items := listItems(list.Interface())
-		fp["loop"] = items
-		envs = envs[:0]
-		for i, item := range items {
-			env := r.plan.env(steps)
-			env.Item, env.Index = item, i
-			envs = append(envs, env)
-		}
+		fp["loop"], envs = items, itemEnvs
 	}
 	var params, when, files []any
 	for _, env := range envs {
