@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 )
 
@@ -67,14 +66,12 @@ func (p *Plan) Describe(ctx context.Context) ([]PlannedStep, error) {
 		if err != nil {
 			return nil, &StepError{Step: s.Name, ID: s.ID, Cause: p.masker.Error(err)}
 		}
-		if m, ok := detail.(map[string]any); ok {
-			if objects, ok := m["manifests"].([]RenderedObject); ok {
-				for _, o := range objects {
-					o.YAML = p.masker.String(o.YAML)
-					ps.Rendered = append(ps.Rendered, o)
-				}
-				m["manifests"] = fmt.Sprintf("%d objects, after the plan", len(objects))
+		if pd, ok := detail.(PlanDetail); ok {
+			for _, o := range pd.Rendered {
+				o.YAML = p.masker.String(o.YAML)
+				ps.Rendered = append(ps.Rendered, o)
 			}
+			detail = pd.Detail
 		}
 		ps.Detail = detail
 		ps.Params, ps.Loop, ps.Detail = p.masker.Value(ps.Params), p.masker.Value(ps.Loop), p.masker.Value(ps.Detail)
@@ -94,6 +91,13 @@ func (p *Plan) MaskedVars() map[string]any {
 		out[name] = Mask
 	}
 	return out
+}
+
+// PlanDetail is what a step type's Plan returns when it has objects to show after the plan
+// (`plan --render`): Detail is shown as any plan detail is, Rendered after it, each masked.
+type PlanDetail struct {
+	Detail   any
+	Rendered []RenderedObject
 }
 
 // RenderedObject is one object a step would create, as `plan --render` shows it: the text

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/kindlab/playbook/engine"
+	"github.com/kindlab/playbook/report"
 )
 
 const formsSecret = "s3cr3t-Token_value+/=?&"
@@ -52,10 +53,10 @@ func runEverySink(t *testing.T, dir string, opts engine.LoadOptions) sinks {
 	}
 	var jsonOut, text bytes.Buffer
 	junitPath, statePath := filepath.Join(dir, "junit.xml"), filepath.Join(dir, "state.json")
-	junit := engine.NewJUnitReporter(junitPath)
+	junit := report.NewJUnitReporter(junitPath)
 	c := &collect{}
 	_, runErr := pb.Run(context.Background(), engine.RunOptions{StatePath: statePath,
-		Reporters: []engine.Reporter{engine.NewJSONReporter(&jsonOut), engine.NewTextReporter(&text, false), junit, c}})
+		Reporters: []engine.Reporter{report.NewJSONReporter(&jsonOut), report.NewTextReporter(&text, false), junit, c}})
 	junit.Close()
 	plan, err := pb.Describe(context.Background())
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kindlab/playbook/engine"
+	"github.com/kindlab/playbook/report"
 )
 
 const loopPlaybook = header + `steps:
@@ -27,8 +28,8 @@ func TestReportsNameItemsAndCountSteps(t *testing.T) {
 	pb := mustLoad(t, loopPlaybook)
 	var text bytes.Buffer
 	junitPath := filepath.Join(t.TempDir(), "junit.xml")
-	junit := engine.NewJUnitReporter(junitPath)
-	_, _, err := run(t, pb, engine.RunOptions{Reporters: []engine.Reporter{engine.NewTextReporter(&text, false), junit}})
+	junit := report.NewJUnitReporter(junitPath)
+	_, _, err := run(t, pb, engine.RunOptions{Reporters: []engine.Reporter{report.NewTextReporter(&text, false), junit}})
 	junit.Close()
 	if err == nil {
 		t.Fatal("the run passed")

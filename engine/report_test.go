@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/kindlab/playbook/engine"
+	"github.com/kindlab/playbook/report"
 )
 
 const reportPlaybook = header + "steps:\n  - {name: ok, id: ok, echo: {stdout: hello}}\n  - {name: skip, when: 'false', say: {message: x}}\n  - {name: bad, echo: {stderr: broken, exitCode: 2}}\n  - {name: after, say: {message: y}}\n"
@@ -19,7 +20,7 @@ const reportPlaybook = header + "steps:\n  - {name: ok, id: ok, echo: {stdout: h
 func TestJSONReporterParsesBack(t *testing.T) {
 	var buf bytes.Buffer
 	pb := mustLoad(t, reportPlaybook)
-	_, _ = pb.Run(t.Context(), engine.RunOptions{Reporters: []engine.Reporter{engine.NewJSONReporter(&buf)}})
+	_, _ = pb.Run(t.Context(), engine.RunOptions{Reporters: []engine.Reporter{report.NewJSONReporter(&buf)}})
 	var types []string
 	sc := bufio.NewScanner(&buf)
 	for sc.Scan() {
@@ -39,7 +40,7 @@ func TestJSONReporterParsesBack(t *testing.T) {
 
 func TestJUnitReporterParsesBack(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "junit.xml")
-	j := engine.NewJUnitReporter(path)
+	j := report.NewJUnitReporter(path)
 	pb := mustLoad(t, reportPlaybook)
 	_, _ = pb.Run(t.Context(), engine.RunOptions{Reporters: []engine.Reporter{j}})
 	if err := j.Close(); err != nil {
@@ -73,7 +74,7 @@ func TestJUnitReporterParsesBack(t *testing.T) {
 func TestTextReporterShowsFailureWithOutput(t *testing.T) {
 	var buf bytes.Buffer
 	pb := mustLoad(t, reportPlaybook)
-	_, _ = pb.Run(t.Context(), engine.RunOptions{Reporters: []engine.Reporter{engine.NewTextReporter(&buf, false)}})
+	_, _ = pb.Run(t.Context(), engine.RunOptions{Reporters: []engine.Reporter{report.NewTextReporter(&buf, false)}})
 	out := buf.String()
 	for _, want := range []string{"[1/4] ok (echo)", "    hello", "✓ ok", "- skip skipped: when: false", "✗ bad failed after",
 		"FAILED step \"bad\": exited with code 2: broken", "- after not run: step \"bad\" failed", "  last 1 lines of output:\n    broken", "playbook t failed after"} {
@@ -88,7 +89,7 @@ func TestTextReporterShowsFailureWithOutput(t *testing.T) {
 
 func TestLiveReporterRedrawsAndEndsClean(t *testing.T) {
 	var buf syncBuffer
-	live := engine.NewLiveReporter(&buf, engine.LiveOptions{Color: true, Size: func() (int, int) { return 60, 24 }})
+	live := report.NewLiveReporter(&buf, report.LiveOptions{Color: true, Size: func() (int, int) { return 60, 24 }})
 	pb := mustLoad(t, header+"steps:\n  - {name: slow, probe: {key: live, sleep: 300ms}}\n")
 	_, _ = pb.Run(t.Context(), engine.RunOptions{Reporters: []engine.Reporter{live}})
 	live.Close()
@@ -174,7 +175,7 @@ func terminalScreen(out string) []string {
 func TestLiveReporterShowsEveryRunningItem(t *testing.T) {
 	resetProbes()
 	var buf syncBuffer
-	live := engine.NewLiveReporter(&buf, engine.LiveOptions{Size: func() (int, int) { return 80, 24 }})
+	live := report.NewLiveReporter(&buf, report.LiveOptions{Size: func() (int, int) { return 80, 24 }})
 	pb := mustLoad(t, header+"steps:\n  - name: fan out\n    loop: [a, b, c]\n    parallel: 3\n    probe: {key: \"item-${{ item }}\", sleep: 400ms}\n")
 	_, _ = pb.Run(t.Context(), engine.RunOptions{Reporters: []engine.Reporter{live}})
 	live.Close()

@@ -352,8 +352,9 @@ func planHelmInstall(ctx context.Context, p *helmInstallParams) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	detail["kubeVersion"], detail["manifests"] = kubeVersion, splitManifest(manifest)
-	return detail, nil
+	objects := splitManifest(manifest)
+	detail["kubeVersion"], detail["manifests"] = kubeVersion, fmt.Sprintf("%d objects, after the plan", len(objects))
+	return engine.PlanDetail{Detail: detail, Rendered: objects}, nil
 }
 
 // targetKubeVersion is the version to render for: the kubeVersion parameter, else the target

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kindlab/playbook/engine"
 	"github.com/kindlab/playbook/model"
+	"github.com/kindlab/playbook/report"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -115,11 +116,11 @@ func buildReporters(f runFlags) *reporters {
 	stdoutTTY := term.IsTerminal(int(os.Stdout.Fd()))
 	switch {
 	case r.json:
-		j := engine.NewJSONReporter(os.Stdout)
+		j := report.NewJSONReporter(os.Stdout)
 		r.add(j)
 		r.noticers = append(r.noticers, j)
 	case stdoutTTY && os.Getenv("CI") == "":
-		live := engine.NewLiveReporter(os.Stdout, engine.LiveOptions{Color: engine.ColorAllowed(), Verbose: f.verbose,
+		live := report.NewLiveReporter(os.Stdout, report.LiveOptions{Color: report.ColorAllowed(), Verbose: f.verbose,
 			Size: func() (int, int) {
 				w, h, _ := term.GetSize(int(os.Stdout.Fd()))
 				return w, h
@@ -128,7 +129,7 @@ func buildReporters(f runFlags) *reporters {
 		r.closers = append(r.closers, live)
 		r.noticers = append(r.noticers, live)
 	default:
-		text := engine.NewTextReporter(os.Stdout, stdoutTTY && engine.ColorAllowed())
+		text := report.NewTextReporter(os.Stdout, stdoutTTY && report.ColorAllowed())
 		if f.debug {
 			text.WithStacks()
 		}
@@ -136,7 +137,7 @@ func buildReporters(f runFlags) *reporters {
 		r.noticers = append(r.noticers, text)
 	}
 	if f.junit != "" {
-		j := engine.NewJUnitReporter(f.junit)
+		j := report.NewJUnitReporter(f.junit)
 		r.add(j)
 		r.closers = append(r.closers, j)
 	}
@@ -180,7 +181,7 @@ func (r *reporters) couldNotStart(path string, err error) error {
 	ev := engine.Event{Time: time.Now(), Type: engine.RunFinished, Playbook: path, Status: engine.StatusFailed,
 		Error: "the playbook could not start: " + err.Error(), Diagnostics: ds}
 	for _, rep := range r.reporters {
-		if _, isJUnit := rep.(*engine.JUnitReporter); isJUnit || r.json {
+		if _, isJUnit := rep.(*report.JUnitReporter); isJUnit || r.json {
 			rep.Handle(ev)
 		}
 	}

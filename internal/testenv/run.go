@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/kindlab/playbook/engine"
+	"github.com/kindlab/playbook/report"
 )
 
 // Run runs a loaded playbook as a test needs it: the run's plain-text progress goes to the
@@ -13,7 +14,7 @@ import (
 func Run(t testing.TB, pb *engine.Plan) error {
 	t.Helper()
 	var log strings.Builder
-	_, err := pb.Run(context.Background(), engine.RunOptions{Reporters: []engine.Reporter{engine.NewTextReporter(&log, false)}})
+	_, err := pb.Run(context.Background(), engine.RunOptions{Reporters: []engine.Reporter{report.NewTextReporter(&log, false)}})
 	t.Log(log.String())
 	return err
 }

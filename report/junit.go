@@ -1,6 +1,8 @@
-package engine
+package report
 
 import (
+	"github.com/kindlab/playbook/engine"
+
 	"encoding/xml"
 	"os"
 	"strings"
@@ -49,16 +51,16 @@ type junitFailure struct {
 
 func NewJUnitReporter(path string) *JUnitReporter { return &JUnitReporter{path: path} }
 
-func (r *JUnitReporter) Handle(e Event) {
+func (r *JUnitReporter) Handle(e engine.Event) {
 	switch e.Type {
-	case RunStarted:
+	case engine.RunStarted:
 		r.suite.Name = e.Playbook
-	case ItemFinished:
+	case engine.ItemFinished:
 		if r.items == nil {
 			r.items = map[string][]junitCase{}
 		}
 		r.items[e.Step] = append(r.items[e.Step], r.testcase(e, e.Item, e.Playbook+"."+e.Step, nil))
-	case StepFinished:
+	case engine.StepFinished:
 		items, looped := r.items[e.Step]
 		delete(r.items, e.Step)
 		if looped {
@@ -72,13 +74,13 @@ func (r *JUnitReporter) Handle(e Event) {
 			return
 		}
 		r.add(r.testcase(e, e.Step, e.Playbook, e.Output))
-	case RunFinished:
+	case engine.RunFinished:
 		r.suite.Time = e.Seconds
 		if r.suite.Name == "" {
 			r.suite.Name = e.Playbook
 		}
 		// A run that could not start is one error, not an empty (green) suite.
-		if len(r.suite.Cases) == 0 && e.Status == StatusFailed {
+		if len(r.suite.Cases) == 0 && e.Status == engine.StatusFailed {
 			var body []string
 			for _, d := range e.Diagnostics {
 				body = append(body, d.Error())
@@ -101,16 +103,16 @@ func itemLines(output []string, item string) []string {
 	return lines
 }
 
-func (r *JUnitReporter) testcase(e Event, name, class string, output []string) junitCase {
+func (r *JUnitReporter) testcase(e engine.Event, name, class string, output []string) junitCase {
 	c := junitCase{Name: name, ClassName: class, Time: e.Seconds}
 	switch {
-	case e.Ignored && (e.Status == StatusFailed || e.Status == StatusCancelled):
+	case e.Ignored && (e.Status == engine.StatusFailed || e.Status == engine.StatusCancelled):
 		c.Skipped = &junitSkipped{Message: "ignored failure: " + e.Error}
-	case e.Status == StatusFailed || e.Status == StatusCancelled:
+	case e.Status == engine.StatusFailed || e.Status == engine.StatusCancelled:
 		c.Failure = &junitFailure{Message: e.Error, Body: strings.Join(output, "\n")}
-	case e.Status == StatusSkipped:
+	case e.Status == engine.StatusSkipped:
 		c.Skipped = &junitSkipped{Message: e.Reason}
-	case e.Status == StatusNotRun:
+	case e.Status == engine.StatusNotRun:
 		c.Skipped = &junitSkipped{Message: "not run: " + e.Reason}
 	}
 	return c

@@ -1,6 +1,8 @@
-package engine
+package report
 
 import (
+	"github.com/kindlab/playbook/engine"
+
 	"encoding/json"
 	"io"
 	"sync"
@@ -20,7 +22,7 @@ func NewJSONReporter(w io.Writer) *JSONReporter {
 	return &JSONReporter{enc: enc}
 }
 
-func (r *JSONReporter) Handle(e Event) {
+func (r *JSONReporter) Handle(e engine.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	_ = r.enc.Encode(e)
@@ -28,5 +30,5 @@ func (r *JSONReporter) Handle(e Event) {
 
 // Notice writes a notice event (what Ctrl-C does now, a warning before the run).
 func (r *JSONReporter) Notice(text string) {
-	r.Handle(Event{Time: time.Now(), Type: Notice, Line: text})
+	r.Handle(engine.Event{Time: time.Now(), Type: engine.Notice, Line: text})
 }

@@ -1,6 +1,8 @@
-package engine
+package report
 
 import (
+	"github.com/kindlab/playbook/engine"
+
 	"fmt"
 	"io"
 	"sort"
@@ -111,25 +113,25 @@ func (r *LiveReporter) Notice(text string) {
 	r.redraw()
 }
 
-func (r *LiveReporter) Handle(e Event) {
+func (r *LiveReporter) Handle(e engine.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.running[e.Step]
 	r.see(e)
 	switch e.Type {
-	case StepStarted:
+	case engine.StepStarted:
 		r.running[e.Step] = &liveStep{title: stepTitle(e), started: e.Time, order: e.Index, items: map[string]*liveItem{}}
-	case ItemStarted:
+	case engine.ItemStarted:
 		if s != nil {
 			s.total = e.Items
 			s.items[e.Item] = &liveItem{order: e.ItemIndex}
 		}
-	case ItemFinished:
+	case engine.ItemFinished:
 		if s != nil {
 			delete(s.items, e.Item)
 			s.done++
 		}
-	case StepOutput:
+	case engine.StepOutput:
 		if r.verbose || e.StepType == "log" {
 			r.scroll(r.p.dim("    ") + outputLine(e))
 		}
@@ -137,21 +139,21 @@ func (r *LiveReporter) Handle(e Event) {
 			break
 		}
 		if it := s.items[e.Item]; it != nil && e.Item != "" {
-			it.last = outputLine(Event{Prefix: e.Prefix, Line: e.Line})
+			it.last = outputLine(engine.Event{Prefix: e.Prefix, Line: e.Line})
 		} else {
 			s.last = outputLine(e)
 		}
-	case StepRetrying:
+	case engine.StepRetrying:
 		if s != nil {
 			s.last = fmt.Sprintf("attempt %d failed; retrying", e.Attempt)
 		}
 		if r.verbose {
 			r.scroll(retryLine(r.p, e))
 		}
-	case StepFinished:
+	case engine.StepFinished:
 		delete(r.running, e.Step)
 		r.scroll(finishedLine(r.p, e))
-	case RunFinished:
+	case engine.RunFinished:
 		r.clear()
 		writeSummary(r.w, r.p, e, r.failures, false)
 		return

@@ -1,6 +1,8 @@
-package engine
+package report
 
 import (
+	"github.com/kindlab/playbook/engine"
+
 	"fmt"
 	"io"
 	"os"
@@ -38,21 +40,21 @@ type TextReporter struct {
 // failureLog collects what a run's summary lists: each failed step, and for a looped step
 // each failed item, named as its name renders.
 type failureLog struct {
-	failures    []Event
-	failedItems map[string][]Event
+	failures    []engine.Event
+	failedItems map[string][]engine.Event
 }
 
-func (f *failureLog) see(e Event) {
-	if e.Status != StatusFailed || e.Ignored {
+func (f *failureLog) see(e engine.Event) {
+	if e.Status != engine.StatusFailed || e.Ignored {
 		return
 	}
 	switch e.Type {
-	case ItemFinished:
+	case engine.ItemFinished:
 		if f.failedItems == nil {
-			f.failedItems = map[string][]Event{}
+			f.failedItems = map[string][]engine.Event{}
 		}
 		f.failedItems[e.Step] = append(f.failedItems[e.Step], e)
-	case StepFinished:
+	case engine.StepFinished:
 		f.failures = append(f.failures, itemFailures(e, f.failedItems[e.Step])...)
 		delete(f.failedItems, e.Step)
 	}
@@ -69,36 +71,36 @@ func (r *TextReporter) WithStacks() *TextReporter {
 	return r
 }
 
-func (r *TextReporter) Handle(e Event) {
+func (r *TextReporter) Handle(e engine.Event) {
 	r.see(e)
 	switch e.Type {
-	case RunStarted:
+	case engine.RunStarted:
 		fmt.Fprintf(r.w, "%s %s (%s)\n", r.p.bold("playbook"), e.Playbook, stepCount(e))
-	case StepStarted:
+	case engine.StepStarted:
 		fmt.Fprintf(r.w, "%s %s\n", r.p.dim(counter(e)), stepTitle(e))
-	case StepOutput:
+	case engine.StepOutput:
 		fmt.Fprintf(r.w, "    %s\n", outputLine(e))
-	case StepRetrying:
+	case engine.StepRetrying:
 		fmt.Fprintln(r.w, retryLine(r.p, e))
-	case Notice:
+	case engine.Notice:
 		fmt.Fprintln(r.w, r.p.yellow(e.Line))
-	case StepFinished:
+	case engine.StepFinished:
 		fmt.Fprintln(r.w, finishedLine(r.p, e))
-	case RunFinished:
+	case engine.RunFinished:
 		writeSummary(r.w, r.p, e, r.failures, r.debug)
 	}
 }
 
 // Notice shows a line now (what Ctrl-C does).
-func (r *TextReporter) Notice(text string) { r.Handle(Event{Type: Notice, Line: text}) }
+func (r *TextReporter) Notice(text string) { r.Handle(engine.Event{Type: engine.Notice, Line: text}) }
 
 // itemFailures turns a looped step's failure into one per failed item, each named as the
 // item's name renders, with its own output lines: the step's template name is no one's.
-func itemFailures(step Event, items []Event) []Event {
+func itemFailures(step engine.Event, items []engine.Event) []engine.Event {
 	if len(items) == 0 {
-		return []Event{step}
+		return []engine.Event{step}
 	}
-	out := make([]Event, len(items))
+	out := make([]engine.Event, len(items))
 	for i, item := range items {
 		f := step
 		f.Step, f.Error, f.Output = item.Item, item.Error, itemLines(step.Output, item.Item)
@@ -108,7 +110,7 @@ func itemFailures(step Event, items []Event) []Event {
 	return out
 }
 
-func retryLine(p palette, e Event) string {
+func retryLine(p palette, e engine.Event) string {
 	item := ""
 	if e.Item != "" {
 		item = "[" + e.Item + "] "
@@ -116,7 +118,7 @@ func retryLine(p palette, e Event) string {
 	return fmt.Sprintf("    %s %sattempt %d failed: %s; retrying", p.yellow("↻"), item, e.Attempt, e.Error)
 }
 
-func counter(e Event) string {
+func counter(e engine.Event) string {
 	switch {
 	case e.Total == 0:
 		return ""
@@ -127,7 +129,7 @@ func counter(e Event) string {
 }
 
 // stepCount says how many steps a run has, the cleanup apart: "3 steps, 1 cleanup".
-func stepCount(e Event) string {
+func stepCount(e engine.Event) string {
 	plural := func(n int, word string) string {
 		if n == 1 {
 			return "1 " + word
@@ -141,7 +143,7 @@ func stepCount(e Event) string {
 	return text
 }
 
-func stepTitle(e Event) string {
+func stepTitle(e engine.Event) string {
 	title := e.Step
 	if e.Finally {
 		title = "finally: " + title
@@ -149,7 +151,7 @@ func stepTitle(e Event) string {
 	return title + " (" + e.StepType + ")"
 }
 
-func outputLine(e Event) string {
+func outputLine(e engine.Event) string {
 	var b strings.Builder
 	if e.Item != "" {
 		b.WriteString("[" + e.Item + "] ")
@@ -161,19 +163,19 @@ func outputLine(e Event) string {
 	return b.String()
 }
 
-func finishedLine(p palette, e Event) string {
+func finishedLine(p palette, e engine.Event) string {
 	took := formatSeconds(e.Seconds)
 	switch e.Status {
-	case StatusSucceeded:
+	case engine.StatusSucceeded:
 		return fmt.Sprintf("%s %s %s", p.green("✓"), e.Step, p.dim(took))
-	case StatusSkipped:
+	case engine.StatusSkipped:
 		if e.Reason != "" {
 			return fmt.Sprintf("%s %s %s", p.dim("-"), e.Step, p.dim("skipped: "+e.Reason))
 		}
 		return fmt.Sprintf("%s %s %s", p.dim("-"), e.Step, p.dim("skipped"))
-	case StatusCancelled:
+	case engine.StatusCancelled:
 		return fmt.Sprintf("%s %s %s", p.yellow("■"), e.Step, p.yellow("cancelled after "+took))
-	case StatusNotRun:
+	case engine.StatusNotRun:
 		return fmt.Sprintf("%s %s %s", p.dim("-"), e.Step, p.dim("not run: "+e.Reason))
 	}
 	if e.Ignored {
@@ -188,7 +190,7 @@ func formatSeconds(s float64) string {
 
 // writeSummary ends a run with its outcome and, for each failed step, its cause and the
 // output that shows it, so a user never scrolls back to find out what went wrong.
-func writeSummary(w io.Writer, p palette, e Event, failures []Event, stacks bool) {
+func writeSummary(w io.Writer, p palette, e engine.Event, failures []engine.Event, stacks bool) {
 	for _, f := range failures {
 		fmt.Fprintf(w, "\n%s step %q", p.red("FAILED"), f.Step)
 		switch {
@@ -217,9 +219,9 @@ func writeSummary(w io.Writer, p palette, e Event, failures []Event, stacks bool
 		cleanup = " (" + e.Reason + ")"
 	}
 	switch e.Status {
-	case StatusSucceeded:
+	case engine.StatusSucceeded:
 		fmt.Fprintf(w, "%s in %s\n", p.green("playbook "+e.Playbook+" succeeded"), formatSeconds(e.Seconds))
-	case StatusCancelled:
+	case engine.StatusCancelled:
 		fmt.Fprintf(w, "%s after %s%s\n", p.yellow("playbook "+e.Playbook+" interrupted"), formatSeconds(e.Seconds), cleanup)
 	default:
 		why := ""
