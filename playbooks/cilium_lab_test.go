@@ -13,6 +13,7 @@ import (
 
 	"github.com/kindlab/playbook/engine"
 	"github.com/kindlab/playbook/internal/testenv"
+	"github.com/kindlab/playbook/report"
 	"github.com/moby/moby/client"
 )
 
@@ -41,7 +42,7 @@ func distinguishing(checks, cluster string) []string {
 	}
 	want = append(want, "assert-iptables")
 	if replacesKubeProxy {
-		want = append(want, "assert-lb", "assert-path-service")
+		want = append(want, "assert-lb", "assert-path-clusterip", "assert-path-service")
 	}
 	if (checks == "kpr-ebpf") != (cluster == "kpr-ebpf") {
 		want = append(want, "assert-path-masquerade", "assert-path-routing")
@@ -222,7 +223,7 @@ func runMode(t *testing.T, mode string, vars []string, opts engine.RunOptions) l
 	var r labRun
 	var log strings.Builder
 	start := time.Now()
-	opts.Reporters = append(opts.Reporters, engine.NewTextReporter(&log, false), engine.ReporterFunc(func(e engine.Event) {
+	opts.Reporters = append(opts.Reporters, report.NewTextReporter(&log, false), engine.ReporterFunc(func(e engine.Event) {
 		r.events = append(r.events, e)
 		if e.Type == engine.StepFinished && e.Status == engine.StatusFailed && r.firstFailure == 0 {
 			r.firstFailure = time.Since(start)

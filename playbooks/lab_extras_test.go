@@ -13,6 +13,7 @@ import (
 
 	"github.com/kindlab/playbook/engine"
 	"github.com/kindlab/playbook/internal/shelltest"
+	"github.com/kindlab/playbook/report"
 )
 
 // kubeconfigOf is the kubeconfig the run's kindCreate wrote.
@@ -39,7 +40,7 @@ func runText(t *testing.T, ctx context.Context, body string, vars ...string) (*e
 		t.Fatal(err)
 	}
 	var log strings.Builder
-	res, err := pb.Run(ctx, engine.RunOptions{Reporters: []engine.Reporter{engine.NewTextReporter(&log, false)}})
+	res, err := pb.Run(ctx, engine.RunOptions{Reporters: []engine.Reporter{report.NewTextReporter(&log, false)}})
 	t.Logf("%s", log.String())
 	return res, err
 }
@@ -80,7 +81,7 @@ func checkPortForwardExample(t *testing.T, kubeconfig string) {
 		t.Fatal(err)
 	}
 	var log strings.Builder
-	_, err = pb.Run(context.Background(), engine.RunOptions{Reporters: []engine.Reporter{engine.NewTextReporter(&log, false)}})
+	_, err = pb.Run(context.Background(), engine.RunOptions{Reporters: []engine.Reporter{report.NewTextReporter(&log, false)}})
 	t.Logf("%s", log.String())
 	if err != nil {
 		t.Fatal(err)

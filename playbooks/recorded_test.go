@@ -14,7 +14,7 @@ import (
 
 // readSteps are the steps whose outputs the checks read; recorded from live clusters.
 var readSteps = []string{"agents", "agent-ds", "cilium-config", "cilium-status", "kernels", "kube-proxy", "iptables", "services",
-	"demo-service", "demo-host-pods", "demo-pods", "assert-pod-ping", "assert-nodeport", "path-before", "probe-pod", "probe-machine", "path-after", "bpf-nat"}
+	"demo-service", "demo-host-pods", "demo-pods", "assert-pod-ping", "assert-nodeport", "outside", "path-before", "probe-clusterip", "path-clusterip", "probe-pod", "probe-machine", "path-after", "bpf-nat"}
 
 func recordedPath(mode string) string { return filepath.Join("testdata", "lab", mode) }
 
@@ -86,7 +86,7 @@ func trimObject(obj, meta map[string]any) map[string]any {
 		}
 	}
 	if spec, ok := obj["spec"].(map[string]any); ok {
-		out["spec"] = pick(spec, "nodeName")
+		out["spec"] = pick(spec, "nodeName", "clusterIP")
 	}
 	if status, ok := obj["status"].(map[string]any); ok {
 		out["status"] = pick(status, "podIP", "hostIP", "phase", "desiredNumberScheduled")
@@ -161,10 +161,36 @@ func TestChecksFailOnMissingEvidence(t *testing.T) {
 	}{
 		{"counters that did not move", func(o map[string]any) {
 			o["path-after"] = o["path-before"]
-		}, []string{"assert-path-service", "assert-path-masquerade", "assert-path-routing", "verdict"}, []string{"kubeproxy"}},
+		}, []string{"assert-path-service", "assert-path-masquerade", "assert-path-routing", "verdict"}, []string{"kubeproxy", "kpr"}},
 		{"counters that did not move", func(o map[string]any) {
 			o["path-after"] = o["path-before"]
-		}, []string{"assert-path-masquerade", "assert-path-routing", "verdict"}, []string{"kpr"}},
+		}, []string{"assert-path-service", "verdict"}, []string{"kpr-ebpf"}},
+		{"a ClusterIP probe that left no trace in conntrack", func(o map[string]any) {
+			o["path-clusterip"] = o["path-before"]
+		}, []string{"assert-path-clusterip", "verdict"}, []string{"kubeproxy"}},
+		{"maps that were not read", func(o map[string]any) {
+			for _, p := range pods(o, "path-after") {
+				var kept []string
+				for _, l := range strings.Split(p.(map[string]any)["stdout"].(string), "\n") {
+					if !strings.HasPrefix(l, "ct ") && !strings.HasPrefix(l, "lb ") {
+						kept = append(kept, l)
+					}
+				}
+				p.(map[string]any)["stdout"] = strings.Join(kept, "\n")
+			}
+		}, []string{"assert-path-service", "verdict"}, nil},
+		{"the machine saw the pod's own address: no masquerading", func(o map[string]any) {
+			first := o["probe-pod"].([]any)[0].(map[string]any)
+			var out []string
+			for _, l := range strings.Split(first["stdout"].(string), "\n") {
+				if f := strings.Split(l, "|"); strings.HasSuffix(f[0], "-> the machine outside") {
+					f[4] = "10.0.0.99"
+					l = strings.Join(f, "|")
+				}
+				out = append(out, l)
+			}
+			first["stdout"] = strings.Join(out, "\n")
+		}, []string{"assert-path-masquerade", "verdict"}, nil},
 		{"a NAT map without the client's translation", func(o map[string]any) {
 			for _, p := range pods(o, "bpf-nat") {
 				p.(map[string]any)["stdout"] = ""
@@ -199,7 +225,7 @@ func TestChecksFailOnMissingEvidence(t *testing.T) {
 		}, []string{"assert-evidence", "assert-kube-proxy", "verdict"}, nil},
 		{"no agents at all", func(o map[string]any) {
 			step(o, "agents")["items"] = []any{}
-			for _, id := range []string{"cilium-status", "kernels", "iptables", "services", "path-before", "path-after", "bpf-nat"} {
+			for _, id := range []string{"cilium-status", "kernels", "iptables", "services", "path-before", "path-clusterip", "path-after", "bpf-nat"} {
 				step(o, id)["pods"] = []any{}
 			}
 		}, []string{"assert-evidence", "verdict"}, nil},
