@@ -41,30 +41,35 @@ const OutputTailLen = 30
 // Event is one thing a reporter shows. The JSON form is the `--output json` protocol: one
 // object per line, fields omitted when empty.
 type Event struct {
-	Time      time.Time `json:"time"`
-	Type      EventType `json:"type"`
-	Playbook  string    `json:"playbook,omitempty"`
-	Step      string    `json:"step,omitempty"`
-	ID        string    `json:"id,omitempty"`
-	StepType  string    `json:"stepType,omitempty"`
-	Finally   bool      `json:"finally,omitempty"`
-	Index     int       `json:"index,omitempty"`     // 1-based position among the selected main steps, or among the finally steps
-	Total     int       `json:"total,omitempty"`     // main steps (a finally step: finally steps)
-	Cleanup   int       `json:"cleanup,omitempty"`   // run-started: how many finally steps
-	Item      string    `json:"item,omitempty"`      // the loop item, when the step loops
-	ItemIndex int       `json:"itemIndex,omitempty"` // its index
-	Items     int       `json:"items,omitempty"`     // how many items the loop has
-	Prefix    string    `json:"prefix,omitempty"`    // where an output line came from (a container)
-	Stream    string    `json:"stream,omitempty"`    // stdout or stderr
-	Line      string    `json:"line,omitempty"`
-	Attempt   int       `json:"attempt,omitempty"`
-	Status    Status    `json:"status,omitempty"`
-	Seconds   float64   `json:"seconds,omitempty"`
-	Error     string    `json:"error,omitempty"`
-	Ignored   bool      `json:"ignored,omitempty"`
-	Reason    string    `json:"reason,omitempty"`
-	Output    []string  `json:"output,omitempty"` // the last output lines of a failed step
-	Stack     string    `json:"stack,omitempty"`  // where a step type panicked
+	Time     time.Time `json:"time"`
+	Type     EventType `json:"type"`
+	Playbook string    `json:"playbook,omitempty"`
+	// Cell names the run among the runs of one job (playbook run A.yaml B.yaml): every event
+	// of a cell carries it, so that reports can show the cells side by side.
+	Cell string `json:"cell,omitempty"`
+	// CellVars are a cell's own vars (run-started), for reports to say what the cell was.
+	CellVars  map[string]string `json:"cellVars,omitempty"`
+	Step      string            `json:"step,omitempty"`
+	ID        string            `json:"id,omitempty"`
+	StepType  string            `json:"stepType,omitempty"`
+	Finally   bool              `json:"finally,omitempty"`
+	Index     int               `json:"index,omitempty"`     // 1-based position among the selected main steps, or among the finally steps
+	Total     int               `json:"total,omitempty"`     // main steps (a finally step: finally steps)
+	Cleanup   int               `json:"cleanup,omitempty"`   // run-started: how many finally steps
+	Item      string            `json:"item,omitempty"`      // the loop item, when the step loops
+	ItemIndex int               `json:"itemIndex,omitempty"` // its index
+	Items     int               `json:"items,omitempty"`     // how many items the loop has
+	Prefix    string            `json:"prefix,omitempty"`    // where an output line came from (a container)
+	Stream    string            `json:"stream,omitempty"`    // stdout or stderr
+	Line      string            `json:"line,omitempty"`
+	Attempt   int               `json:"attempt,omitempty"`
+	Status    Status            `json:"status,omitempty"`
+	Seconds   float64           `json:"seconds,omitempty"`
+	Error     string            `json:"error,omitempty"`
+	Ignored   bool              `json:"ignored,omitempty"`
+	Reason    string            `json:"reason,omitempty"`
+	Output    []string          `json:"output,omitempty"` // the last output lines of a failed step
+	Stack     string            `json:"stack,omitempty"`  // where a step type panicked
 	// Outputs are a finished step's outputs, masked, for `jq` and for reports.
 	Outputs any `json:"outputs,omitempty"`
 	// Diagnostics are why a run could not start (run-finished): each with file, line, column.

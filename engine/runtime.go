@@ -68,6 +68,15 @@ func (s *runShared) end(ctx context.Context) {
 	}
 }
 
+// ObservedStream is the stream of an output line that says what a step observed, in a word
+// or a number, for reports that compare runs (the comparison table shows it).
+const ObservedStream = "observed"
+
+// Observe reports what the step observed (an agent's masquerading mode, a packet count).
+func (rt *Runtime) Observe(text string) {
+	rt.line(ObservedStream, rt.masker().String(text))
+}
+
 // Eval evaluates a bare expression parameter (assert's `that`) where the step stands.
 func (rt *Runtime) Eval(e *Expr) (any, error) { return e.Eval(rt.env) }
 

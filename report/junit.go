@@ -2,6 +2,8 @@ package report
 
 import (
 	"github.com/kindlab/playbook/engine"
+	"maps"
+	"slices"
 
 	"encoding/xml"
 	"os"
@@ -12,23 +14,41 @@ import (
 // systems show each step as a test. A looped step is one testcase per item, named by the
 // item (its rendered name), with the step as the classname that groups them. A failure that
 // ignoreErrors let pass is a skipped testcase whose message starts "ignored failure:": the
-// run passed, and a dashboard that turns red on <failure> would say otherwise.
+// run passed, and a dashboard that turns red on <failure> would say otherwise. The cells of
+// a job are one <testsuite> each, in a <testsuites>, with the cell's vars as properties.
 type JUnitReporter struct {
-	path  string
+	path   string
+	cells  []string
+	suites map[string]*junitCell
+}
+
+// junitCell is the suite of one cell (of the run, when it is not a job).
+type junitCell struct {
 	suite junitSuite
 	// items are the testcases of looped steps, by step, until the step finishes.
 	items map[string][]junitCase
 }
 
+type junitSuites struct {
+	XMLName xml.Name      `xml:"testsuites"`
+	Suites  []*junitSuite `xml:"testsuite"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
 type junitSuite struct {
-	XMLName  xml.Name    `xml:"testsuite"`
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Errors   int         `xml:"errors,attr"`
-	Skipped  int         `xml:"skipped,attr"`
-	Time     float64     `xml:"time,attr"`
-	Cases    []junitCase `xml:"testcase"`
+	XMLName    xml.Name         `xml:"testsuite"`
+	Name       string           `xml:"name,attr"`
+	Tests      int              `xml:"tests,attr"`
+	Failures   int              `xml:"failures,attr"`
+	Errors     int              `xml:"errors,attr"`
+	Skipped    int              `xml:"skipped,attr"`
+	Time       float64          `xml:"time,attr"`
+	Properties *[]junitProperty `xml:"properties>property,omitempty"`
+	Cases      []junitCase      `xml:"testcase"`
 }
 
 type junitCase struct {
@@ -49,12 +69,33 @@ type junitFailure struct {
 	Body    string `xml:",chardata"`
 }
 
-func NewJUnitReporter(path string) *JUnitReporter { return &JUnitReporter{path: path} }
+func NewJUnitReporter(path string) *JUnitReporter {
+	return &JUnitReporter{path: path, suites: map[string]*junitCell{}}
+}
 
 func (r *JUnitReporter) Handle(e engine.Event) {
+	key := e.Cell
+	c, ok := r.suites[key]
+	if !ok {
+		c = &junitCell{}
+		r.suites[key] = c
+		r.cells = append(r.cells, key)
+	}
+	c.handle(e)
+}
+
+func (r *junitCell) handle(e engine.Event) {
 	switch e.Type {
 	case engine.RunStarted:
 		r.suite.Name = e.Playbook
+		if e.Cell != "" {
+			r.suite.Name = e.Cell
+			props := []junitProperty{{Name: "playbook", Value: e.Playbook}}
+			for _, k := range slices.Sorted(maps.Keys(e.CellVars)) {
+				props = append(props, junitProperty{Name: "var." + k, Value: e.CellVars[k]})
+			}
+			r.suite.Properties = &props
+		}
 	case engine.ItemFinished:
 		if r.items == nil {
 			r.items = map[string][]junitCase{}
@@ -77,7 +118,7 @@ func (r *JUnitReporter) Handle(e engine.Event) {
 	case engine.RunFinished:
 		r.suite.Time = e.Seconds
 		if r.suite.Name == "" {
-			r.suite.Name = e.Playbook
+			r.suite.Name = CellOf(e)
 		}
 		// A run that could not start is one error, not an empty (green) suite.
 		if len(r.suite.Cases) == 0 && e.Status == engine.StatusFailed {
@@ -103,7 +144,7 @@ func itemLines(output []string, item string) []string {
 	return lines
 }
 
-func (r *JUnitReporter) testcase(e engine.Event, name, class string, output []string) junitCase {
+func (r *junitCell) testcase(e engine.Event, name, class string, output []string) junitCase {
 	c := junitCase{Name: name, ClassName: class, Time: e.Seconds}
 	switch {
 	case e.Ignored && (e.Status == engine.StatusFailed || e.Status == engine.StatusCancelled):
@@ -118,7 +159,7 @@ func (r *JUnitReporter) testcase(e engine.Event, name, class string, output []st
 	return c
 }
 
-func (r *JUnitReporter) add(c junitCase) {
+func (r *junitCell) add(c junitCase) {
 	switch {
 	case c.Failure != nil:
 		r.suite.Failures++
@@ -129,9 +170,20 @@ func (r *JUnitReporter) add(c junitCase) {
 	r.suite.Tests++
 }
 
-// Close writes the file.
+// Close writes the file: the run's <testsuite>, or a job's <testsuites>.
 func (r *JUnitReporter) Close() error {
-	out, err := xml.MarshalIndent(r.suite, "", "  ")
+	var doc any = &junitSuite{}
+	switch {
+	case len(r.cells) == 1 && r.cells[0] == "":
+		doc = &r.suites[""].suite
+	case len(r.cells) > 0:
+		all := &junitSuites{}
+		for _, cell := range r.cells {
+			all.Suites = append(all.Suites, &r.suites[cell].suite)
+		}
+		doc = all
+	}
+	out, err := xml.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -159,6 +159,9 @@ func outputLine(e engine.Event) string {
 	if e.Prefix != "" {
 		b.WriteString(e.Prefix + " | ")
 	}
+	if e.Stream == engine.ObservedStream {
+		b.WriteString("observed: ")
+	}
 	b.WriteString(e.Line)
 	return b.String()
 }

@@ -12,6 +12,8 @@ import (
 type assertParams struct {
 	That    []*engine.Expr `yaml:"that" doc:"expressions that must all be true" pb:"required,bool"`
 	Message string         `yaml:"message" doc:"what it means when one is false; shown first in the failure"`
+	// Said before the check, so that a failed check shows what it saw too.
+	Observed string `yaml:"observed" doc:"what the check saw, in a word or a number (the agent's masquerading mode): printed, and shown in the comparison of runs"`
 }
 
 func init() {
@@ -38,6 +40,9 @@ func init() {
 }
 
 func runAssert(_ context.Context, rt *engine.Runtime, p *assertParams) (map[string]any, error) {
+	if p.Observed != "" {
+		rt.Observe(p.Observed)
+	}
 	var failed []string
 	for _, e := range p.That {
 		v, err := rt.Eval(e)

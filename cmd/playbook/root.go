@@ -83,7 +83,7 @@ loops, retries, timeouts and cleanup, all checked before anything runs.`,
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
-	root.AddCommand(newRunCommand(), newValidateCommand(), newPlanCommand(), newStepsCommand(), newVersionCommand())
+	root.AddCommand(newRunCommand(), newValidateCommand(), newPlanCommand(), newStepsCommand(), newReportCommand(), newVersionCommand())
 	for _, c := range append(root.Commands(), root) {
 		c.SetHelpTemplate(root.HelpTemplate() + helpFooter(c))
 	}
@@ -95,6 +95,18 @@ type loadFlags struct {
 	vars      []string
 	varsFiles []string
 	secrets   []string
+}
+
+// cellVars are the vars given on the command line, which every cell of a job shares: what a
+// report says the cells ran with.
+func (f *loadFlags) cellVars() map[string]string {
+	vars := map[string]string{}
+	for _, kv := range f.vars {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vars[k] = v
+		}
+	}
+	return vars
 }
 
 func (f *loadFlags) register(cmd *cobra.Command) {
@@ -150,6 +162,15 @@ func playbookToComplete(args []string) *model.Playbook {
 		}
 	}
 	return nil
+}
+
+func minArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.MinimumNArgs(n)(cmd, args); err != nil {
+			return &usageError{err}
+		}
+		return nil
+	}
 }
 
 func exactArgs(n int) cobra.PositionalArgs {

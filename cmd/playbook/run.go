@@ -29,13 +29,14 @@ type runFlags struct {
 	state   string
 	verbose bool
 	debug   bool
+	jobs    int
 }
 
 func newRunCommand() *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
-		Use:   "run FILE",
-		Short: "Run a playbook",
+		Use:   "run FILE...",
+		Short: "Run a playbook, or several as the cells of one job",
 		Long: `Run a playbook: load and check it all (nothing runs if anything is wrong), then run its
 steps in order, then its finally steps, whatever happened before.
 
@@ -44,14 +45,28 @@ full output of a failed step at the end); plain lines when stdout is not a termi
 set; one JSON event per line with --output json.
 
 Ctrl-C stops the running step and runs the finally steps; a second Ctrl-C stops those too.
-What a step left running in the background (cmd &) is stopped when the run ends.`,
+What a step left running in the background (cmd &) is stopped when the run ends.
+
+Several playbooks run as the cells of one job (one at a time, or --jobs N at once), each
+with its own state file; every line and JSON event names its cell, JUnit has a suite per
+cell, and a table at the end puts every cell's proofs (assert steps) side by side. The exit
+code is the worst cell's.`,
 		Example: `  playbook run playbooks/kpr-ebpf.yaml
   playbook run playbooks/kpr.yaml --vars-file playbooks/vars/lab.yaml --var cleanup=true
   playbook run playbooks/kpr.yaml --start-at cilium-config          # checks only, on an existing cluster
   playbook run pb.yaml --resume                                     # after a failure: skip what succeeded
-  playbook run pb.yaml -o json --junit report.xml | jq 'select(.type == "step-finished")'`,
-		Args: exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return runPlaybook(args[0], f) },
+  playbook run pb.yaml -o json --junit report.xml | jq 'select(.type == "step-finished")'
+  playbook run playbooks/kubeproxy.yaml playbooks/kpr.yaml playbooks/kpr-ebpf.yaml --junit modes.xml`,
+		Args: minArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return runJob(args, f)
+			}
+			if f.jobs != 1 {
+				return &usageError{errors.New("--jobs runs several playbooks at once: give more than one")}
+			}
+			return runPlaybook(args[0], f)
+		},
 	}
 	f.load.register(cmd)
 	flags := cmd.Flags()
@@ -64,6 +79,7 @@ What a step left running in the background (cmd &) is stopped when the run ends.
 	flags.StringVar(&f.state, "state", "", "run state file (default $XDG_STATE_HOME/playbook/runs/NAME-HASH.json)")
 	flags.BoolVarP(&f.verbose, "verbose", "v", false, "on a terminal, show every step's output as plain lines do")
 	flags.BoolVar(&f.debug, "debug", false, "show where a step type panicked (the stack)")
+	flags.IntVar(&f.jobs, "jobs", 1, "with several playbooks: how many run at once (each kind cluster takes about 1 GB and a core while it starts)")
 	registerStepCompletion(cmd, "only", "start-at")
 	return cmd
 }
@@ -109,6 +125,9 @@ type reporters struct {
 	noticers  []interface{ Notice(string) }
 	json      bool
 	junit     string
+	// A job's: every cell's proofs side by side, and each cell's own reporters.
+	comparison    *report.Comparison
+	cellReporters func(cell string) []engine.Reporter
 }
 
 func buildReporters(f runFlags) *reporters {
