@@ -70,6 +70,9 @@ type Event struct {
 	Reason    string            `json:"reason,omitempty"`
 	Output    []string          `json:"output,omitempty"` // the last output lines of a failed step
 	Stack     string            `json:"stack,omitempty"`  // where a step type panicked
+	// Params are a started step's parameters as `plan` shows them (values where vars decide
+	// them, else the template), masked, for reports.
+	Params any `json:"params,omitempty"`
 	// Outputs are a finished step's outputs, masked, for `jq` and for reports.
 	Outputs any `json:"outputs,omitempty"`
 	// Diagnostics are why a run could not start (run-finished): each with file, line, column.

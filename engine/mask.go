@@ -280,6 +280,9 @@ func (m *Masker) Event(e Event) Event {
 	if e.Outputs != nil {
 		e.Outputs = m.Value(e.Outputs)
 	}
+	if e.Params != nil {
+		e.Params = m.Value(e.Params)
+	}
 	if len(e.Diagnostics) > 0 {
 		ds := append([]Diagnostic(nil), e.Diagnostics...)
 		for i := range ds {

@@ -15,7 +15,7 @@ func (r *runner) runStep(parent context.Context, s *Step) (Status, any, error) {
 	base := r.baseEvent(s)
 	started := time.Now()
 	ev := base
-	ev.Type = StepStarted
+	ev.Type, ev.Params = StepStarted, s.params.shown
 	r.em.emit(ev)
 	if r.note != "" {
 		ev.Type, ev.Stream, ev.Line = StepOutput, "log", r.note

@@ -95,11 +95,7 @@ func buildJobReporters(f runFlags, cells []string) *reporters {
 		}
 		r.noticers = append(r.noticers, report.NewTextReporter(stdout, color))
 	}
-	if f.junit != "" {
-		j := report.NewJUnitReporter(f.junit)
-		r.add(j)
-		r.closers = append(r.closers, j)
-	}
+	r.addFiles(f, cells)
 	if r.cellReporters == nil {
 		r.cellReporters = func(string) []engine.Reporter { return nil }
 	}

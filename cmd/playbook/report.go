@@ -14,23 +14,27 @@ import (
 
 func newReportCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "report", Short: "Build reports from recorded events"}
-	var junit string
+	var junit, html string
 	merge := &cobra.Command{
 		Use:   "merge EVENTS...",
 		Short: "Put the runs of separate jobs side by side, as one job's report",
 		Long: `Read the JSON event files of separate runs (playbook run -o json > FILE), for example one
 CI matrix job per mode, and build the report one job running them all would have built: the
-comparison table on stdout, and with --junit a suite per run. Each file's runs keep their
+comparison table on stdout, with --junit a suite per run, with --html the page. Each file's runs keep their
 cell names; a run of one playbook is named after it, and a name seen before gets -2, -3.`,
-		Example: `  playbook report merge kubeproxy.jsonl kpr.jsonl kpr-ebpf.jsonl --junit modes.xml`,
+		Example: `  playbook report merge kubeproxy.jsonl kpr.jsonl kpr-ebpf.jsonl --junit modes.xml --html modes.html`,
 		Args:    minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			comparison := report.NewComparison()
 			reps := []engine.Reporter{comparison}
-			var junitRep *report.JUnitReporter
+			var files []interface{ Close() error }
 			if junit != "" {
-				junitRep = report.NewJUnitReporter(junit)
-				reps = append(reps, junitRep)
+				j := report.NewJUnitReporter(junit)
+				reps, files = append(reps, j), append(files, j)
+			}
+			if html != "" {
+				h := report.NewHTMLReporter(html)
+				reps, files = append(reps, h), append(files, h)
 			}
 			if err := mergeEvents(args, reps); err != nil {
 				return err
@@ -38,13 +42,16 @@ cell names; a run of one playbook is named after it, and a name seen before gets
 			if err := comparison.Write(os.Stdout); err != nil {
 				return err
 			}
-			if junitRep != nil {
-				return junitRep.Close()
+			for _, f := range files {
+				if err := f.Close(); err != nil {
+					return err
+				}
 			}
 			return nil
 		},
 	}
 	merge.Flags().StringVar(&junit, "junit", "", "write a JUnit XML report, a suite per run, to this file")
+	merge.Flags().StringVar(&html, "html", "", "write the self-contained HTML report to this file")
 	cmd.AddCommand(merge)
 	return cmd
 }

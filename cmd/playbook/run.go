@@ -24,6 +24,7 @@ type runFlags struct {
 	startAt string
 	output  string
 	junit   string
+	html    string
 	timeout time.Duration
 	resume  bool
 	state   string
@@ -74,6 +75,7 @@ code is the worst cell's.`,
 	flags.StringVar(&f.startAt, "start-at", "", "skip the steps before the one with this id")
 	flags.StringVarP(&f.output, "output", "o", "text", "progress format: text (live view on a terminal, plain lines otherwise) or json (one event per line)")
 	flags.StringVar(&f.junit, "junit", "", "write a JUnit XML report, one testcase per step, to this file")
+	flags.StringVar(&f.html, "html", "", "write a self-contained HTML report (proofs side by side, each step's timeline, parameters, outputs and log) to this file")
 	flags.DurationVar(&f.timeout, "timeout", 0, "stop the main steps after this long (finally steps still run)")
 	flags.BoolVar(&f.resume, "resume", false, "skip steps that succeeded in the last run with the same inputs, and go on from there")
 	flags.StringVar(&f.state, "state", "", "run state file (default $XDG_STATE_HOME/playbook/runs/NAME-HASH.json)")
@@ -155,12 +157,22 @@ func buildReporters(f runFlags) *reporters {
 		r.add(text)
 		r.noticers = append(r.noticers, text)
 	}
+	r.addFiles(f, nil)
+	return r
+}
+
+// addFiles adds the reports written to files when the run ends.
+func (r *reporters) addFiles(f runFlags, cells []string) {
 	if f.junit != "" {
 		j := report.NewJUnitReporter(f.junit)
 		r.add(j)
 		r.closers = append(r.closers, j)
 	}
-	return r
+	if f.html != "" {
+		h := report.NewHTMLReporter(f.html, cells...)
+		r.add(h)
+		r.closers = append(r.closers, h)
+	}
 }
 
 func (r *reporters) add(rep engine.Reporter) { r.reporters = append(r.reporters, rep) }
