@@ -29,7 +29,10 @@ else
   # path. In one go test it would wait for a slot behind the packages before it (-p is the
   # core count, shared by links and test binaries); its own go test starts it at once, and
   # everything else, the benchmarks and the playbook checks below included, runs beside it.
-  # -timeout: the lab runs longer than go test's default 10 minutes.
+  # -timeout: the lab runs longer than go test's default 10 minutes. The three modes run as
+  # one job there; its HTML and JUnit reports stay in PLAYBOOK_LAB_REPORTS.
+  export PLAYBOOK_LAB_REPORTS=${PLAYBOOK_LAB_REPORTS:-/tmp/kindlab-lab-reports}
+  echo "the modes job's reports: $PLAYBOOK_LAB_REPORTS/modes.html, modes.xml"
   go test -race -count=1 -timeout 45m ./playbooks "$@" & lab_run=$!
   # errexit holds in a trap too: a kill of a run already ended must not skip the stop.
   trap 'kill "$lab_run" 2>/dev/null || true; bash hack/testenv.sh down >&2' EXIT

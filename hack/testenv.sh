@@ -38,9 +38,10 @@ stop_started() {
 
 case ${1:-} in
   up)
-    # Tools the tests drive: tmux (the live view in a real terminal) and curl (the
-    # playbooks' NodePort check and the docs' port-forward example).
-    apt_install tmux curl
+    # Tools the tests drive: tmux (the live view in a real terminal), curl (the playbooks'
+    # NodePort check and the docs' port-forward example), chromium (the HTML report, in a
+    # real browser).
+    apt_install tmux curl chromium
     docker_up
     kube_up
     ;;

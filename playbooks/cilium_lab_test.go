@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/kindlab/playbook/engine"
 	"github.com/kindlab/playbook/internal/testenv"
+	"github.com/kindlab/playbook/job"
 	"github.com/kindlab/playbook/report"
 	"github.com/moby/moby/client"
 )
@@ -50,12 +52,13 @@ func distinguishing(checks, cluster string) []string {
 	return append(want, "verdict")
 }
 
-// TestCiliumLab is the mission's main job, run for real on these machines: each mode playbook
-// builds its kind cluster from the lab's node image, installs Cilium from the lab's images and
-// the shared 1.20 chart, and passes its checks; again on the same cluster; then the other two
-// modes' checks run on that cluster and must fail, at the checks that tell the modes apart. A
-// step of each kind then fails for real, and its finally step must delete the cluster. One
-// cluster at a time.
+// TestCiliumLab is the mission's main job, run for real on these machines: the three mode
+// playbooks run as the cells of one job (one at a time), each building its kind cluster from
+// the lab's node image, installing Cilium from the lab's images and the shared 1.20 chart, and
+// passing its checks, with the job's HTML and JUnit reports; then, per mode: again on the same
+// cluster; the other two modes' checks on that cluster must fail, at the checks that tell the
+// modes apart; a step of each kind then fails for real, and its finally step must delete the
+// cluster. PLAYBOOK_LAB_REPORTS names a directory to keep the job's reports in.
 //
 //	PLAYBOOK_LAB=1 bash hack/lab/test.sh    (CI always runs it)
 //
@@ -69,13 +72,18 @@ func TestCiliumLab(t *testing.T) {
 	timings := &labTimings{}
 	defer timings.log(t)
 
+	// The clusters stay until each mode's subtest ends; if the job stops early, none stays.
+	for _, mode := range modes {
+		t.Cleanup(func() { testenv.DeleteKindCluster(t, seedCluster[mode]) })
+	}
+	fromNothing := runModesAsJob(t, image)
 	for _, mode := range modes {
 		t.Run(mode, func(t *testing.T) {
 			name := seedCluster[mode]
-			// One cluster at a time: whatever happens here, this one is gone before the next.
+			// Whatever happens here, this mode's cluster is gone before the next mode's checks.
 			t.Cleanup(func() { testenv.DeleteKindCluster(t, name) })
 			vars := []string{"nodeImage=" + image}
-			fresh := runMode(t, mode, append(vars, "recreate=true"), engine.RunOptions{})
+			fresh := fromNothing[mode]
 			if fresh.err != nil {
 				t.Fatalf("%s from nothing: %v", mode, fresh.err)
 			}
@@ -212,6 +220,82 @@ func (r labRun) finished(idOrName string) (engine.Event, bool) {
 		}
 	}
 	return engine.Event{}, false
+}
+
+// runModesAsJob builds the three modes' clusters as one job would (playbook run
+// playbooks/modes.yaml --html --junit): one cell at a time, the reports over every cell.
+func runModesAsJob(t *testing.T, image string) map[string]labRun {
+	t.Helper()
+	dir := os.Getenv("PLAYBOOK_LAB_REPORTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	runs := map[string]*labRun{}
+	logs := map[string]*strings.Builder{}
+	var cells []job.Cell
+	for _, mode := range modes {
+		pb, err := engine.Load(mode+".yaml", engine.LoadOptions{VarsFiles: []string{labVars}, Vars: []string{"nodeImage=" + image, "recreate=true"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cells = append(cells, job.Cell{Name: mode, Plan: pb, StatePath: filepath.Join(t.TempDir(), "state.json")})
+		runs[mode], logs[mode] = &labRun{}, &strings.Builder{}
+	}
+	html := report.NewHTMLReporter(filepath.Join(dir, "modes.html"), modes...)
+	junit := report.NewJUnitReporter(filepath.Join(dir, "modes.xml"))
+	started := map[string]time.Time{}
+	capture := engine.ReporterFunc(func(e engine.Event) {
+		r := runs[e.Cell]
+		switch {
+		case e.Type == engine.RunStarted:
+			started[e.Cell] = e.Time
+		case e.Type == engine.StepFinished && e.Status == engine.StatusFailed && r.firstFailure == 0:
+			r.firstFailure = e.Time.Sub(started[e.Cell])
+		case e.Type == engine.RunFinished:
+			r.took = e.Time.Sub(started[e.Cell])
+		}
+		r.events = append(r.events, e)
+	})
+	errs := job.Run(context.Background(), cells, job.Options{Jobs: 1, Reporters: []engine.Reporter{capture, html, junit},
+		CellReporters: func(cell string) []engine.Reporter { return []engine.Reporter{report.NewTextReporter(logs[cell], false)} }})
+	for _, c := range []interface{ Close() error }{html, junit} {
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := map[string]labRun{}
+	for i, mode := range modes {
+		runs[mode].err = errs[i]
+		out[mode] = *runs[mode]
+		t.Logf("%s (as a cell of the modes job, %s):\n%s", mode, runs[mode].took.Round(time.Second), logs[mode].String())
+	}
+	checkModesReport(t, dir)
+	t.Logf("the modes job's reports: %s, %s", filepath.Join(dir, "modes.html"), filepath.Join(dir, "modes.xml"))
+	return out
+}
+
+// checkModesReport: the job's JUnit has a passing suite per mode, and its page a column each.
+func checkModesReport(t *testing.T, dir string) {
+	t.Helper()
+	xml, err := os.ReadFile(filepath.Join(dir, "modes.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range modes {
+		if !regexp.MustCompile(`<testsuite name="` + mode + `" tests="[0-9]+" failures="0" errors="0"`).Match(xml) {
+			t.Errorf("the modes job's JUnit has no passing suite for %s", mode)
+		}
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "modes.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(page), "<th>kubeproxy</th><th>kpr</th><th>kpr-ebpf</th>") {
+		t.Error("the modes job's page has no column per mode")
+	}
 }
 
 func runMode(t *testing.T, mode string, vars []string, opts engine.RunOptions) labRun {

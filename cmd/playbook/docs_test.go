@@ -11,6 +11,24 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
+// besidePlaybooks is a path in a directory that links every file of playbooks/, for a
+// matrix example whose paths name them.
+func besidePlaybooks(t *testing.T, name string) string {
+	t.Helper()
+	dir := t.TempDir()
+	entries, err := os.ReadDir("../../playbooks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		abs, _ := filepath.Abs(filepath.Join("../../playbooks", e.Name()))
+		if err := os.Symlink(abs, filepath.Join(dir, e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, name)
+}
+
 // yamlBlock is a ```yaml block of a Markdown file.
 var yamlBlock = regexp.MustCompile("(?ms)^```yaml\n(.*?)^```")
 
@@ -33,6 +51,9 @@ func TestDocsExamplesValidate(t *testing.T) {
 			where := fmt.Sprintf("%s:%d", filepath.Base(doc), line)
 			path := filepath.Join(t.TempDir(), fmt.Sprintf("%s-%d.yaml", filepath.Base(doc), i))
 			switch {
+			case strings.Contains(block, "kind: Matrix"):
+				// A matrix names the repository's playbooks: it is checked beside them.
+				path = besidePlaybooks(t, filepath.Base(path))
 			case strings.Contains(block, "apiVersion: playbook/v1"):
 			case strings.HasPrefix(block, "- "):
 				block = "apiVersion: playbook/v1\nkind: Playbook\nname: example\nsteps:\n" + indent(block)

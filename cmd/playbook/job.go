@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -23,21 +22,7 @@ func runJob(paths []string, f runFlags) error {
 	if f.state != "" {
 		return &usageError{errors.New("--state names one run's state file: with several playbooks each cell keeps its own")}
 	}
-	var cells []job.Cell
-	var loadErrs []error
-	taken := map[string]int{}
-	for _, path := range paths {
-		pb, err := engine.Load(path, f.load.options())
-		if err != nil {
-			loadErrs = append(loadErrs, fmt.Errorf("%s: %w", path, err))
-			continue
-		}
-		name := pb.Name
-		if taken[name]++; taken[name] > 1 {
-			name += "-" + strconv.Itoa(taken[name])
-		}
-		cells = append(cells, job.Cell{Name: name, Plan: pb, Vars: f.load.cellVars(), StatePath: engine.DefaultStatePath(pb)})
-	}
+	cells, loadErrs := loadCells(paths, f.load)
 	var names []string
 	for _, c := range cells {
 		names = append(names, c.Name)

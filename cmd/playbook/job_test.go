@@ -193,3 +193,34 @@ func TestJobResumesEachCell(t *testing.T) {
 		}
 	}
 }
+
+// A matrix file runs its combinations as cells, each named by the vars that tell it apart,
+// each with a state file of its own; validate checks every cell.
+func TestJobFromAMatrixFile(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
+	cellPlaybook(t, dir, "mode", "iptables", "")
+	matrix := filepath.Join(dir, "matrix.yaml")
+	os.WriteFile(matrix, []byte("apiVersion: playbook/v1\nkind: Matrix\nname: m\nplaybooks: [mode.yaml]\n"+
+		"matrix:\n  mode: [iptables, BPF]\n  include: [{playbook: mode.yaml, mode: nftables}]\n"), 0o644)
+	if _, stderr, code := runCLI(t, "validate", matrix); code != 0 {
+		t.Fatalf("validate: exit %d: %s", code, stderr)
+	}
+	junit := filepath.Join(dir, "m.xml")
+	stdout, stderr, code := runCLI(t, "run", matrix, "--junit", junit)
+	if code != 1 {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, stdout)
+	}
+	rows := strings.Join(strings.Fields(stdout[strings.Index(stdout, "\nproof "):]), " ")
+	if !strings.Contains(rows, "proof mode mode=iptables mode mode=BPF mode mode=nftables assert-mode ✓ iptables ✗ BPF ✗ nftables") {
+		t.Errorf("the table: %s", rows)
+	}
+	xml, _ := os.ReadFile(junit)
+	if !strings.Contains(string(xml), `<property name="var.mode" value="BPF"></property>`) {
+		t.Errorf("JUnit has no cell vars:\n%s", xml)
+	}
+	states, _ := filepath.Glob(filepath.Join(dir, "state", "playbook", "runs", "mode-*.json"))
+	if len(states) != 3 {
+		t.Errorf("state files %v, want one per cell", states)
+	}
+}

@@ -60,7 +60,7 @@ code is the worst cell's.`,
   playbook run playbooks/kubeproxy.yaml playbooks/kpr.yaml playbooks/kpr-ebpf.yaml --junit modes.xml`,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 1 {
+			if len(args) > 1 || model.IsMatrix(args[0]) {
 				return runJob(args, f)
 			}
 			if f.jobs != 1 {

@@ -5,7 +5,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/kindlab/playbook/engine"
 	"github.com/spf13/cobra"
 )
 
@@ -13,7 +12,7 @@ func newValidateCommand() *cobra.Command {
 	var lf loadFlags
 	cmd := &cobra.Command{
 		Use:   "validate FILE...",
-		Short: "Load, check and compile playbooks; print only problems",
+		Short: "Load, check and compile playbooks (and matrix files); print only problems",
 		Long: `Load, check and compile playbooks as run would, running nothing: unknown keys, wrong
 types, expressions, includes, vars. Prints each problem as file:line:col: message, and warnings
 (a read of outputs a skipped step would not have); exits 2 on an error, 0 otherwise.`,
@@ -37,14 +36,13 @@ types, expressions, includes, vars. Prints each problem as file:line:col: messag
 				}
 			}
 			var failed error
-			for _, path := range args {
-				pb, err := engine.Load(path, lf.options())
-				if err != nil {
-					failed = err
-					say(err.Error())
-					continue
-				}
-				for _, w := range pb.Warnings {
+			cells, errs := loadCells(args, lf)
+			for _, err := range errs {
+				failed = err
+				say(err.Error())
+			}
+			for _, c := range cells {
+				for _, w := range c.Plan.Warnings {
 					say(w.Error())
 				}
 			}
