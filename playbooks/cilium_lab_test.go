@@ -260,7 +260,9 @@ func runModesAsJob(t *testing.T, image string) map[string]labRun {
 		r.events = append(r.events, e)
 	})
 	errs := job.Run(context.Background(), cells, job.Options{Jobs: 1, Reporters: []engine.Reporter{capture, html, junit},
-		CellReporters: func(cell string) []engine.Reporter { return []engine.Reporter{report.NewTextReporter(logs[cell], false)} }})
+		CellReporters: func(cell string) []engine.Reporter {
+			return []engine.Reporter{report.NewTextReporter(logs[cell], false)}
+		}})
 	for _, c := range []interface{ Close() error }{html, junit} {
 		if err := c.Close(); err != nil {
 			t.Fatal(err)
