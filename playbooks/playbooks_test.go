@@ -63,7 +63,7 @@ func TestVerdictFailsWhenNoCheckRan(t *testing.T) {
 func TestStepIDsAreStable(t *testing.T) {
 	want := []string{"create-cluster", "untaint", "install-cilium", "node-tools", "wait-cilium", "demo", "cilium-config"}
 	proofs := []string{"assert-evidence", "assert-config", "assert-status", "assert-host-routing", "assert-kube-proxy", "assert-iptables", "assert-lb", "assert-pod-ping", "assert-nodeport",
-		"assert-connectivity", "assert-path-service", "assert-path-masquerade", "assert-path-routing"}
+		"assert-connectivity", "assert-path-clusterip", "assert-path-service", "assert-path-masquerade", "assert-path-routing"}
 	want = append(append(want, proofs...), "verdict")
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {

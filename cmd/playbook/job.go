@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -30,6 +31,9 @@ func runJob(paths []string, f runFlags) error {
 	out := buildJobReporters(f, names)
 	if len(loadErrs) > 0 {
 		return out.couldNotStart(paths[0], errors.Join(loadErrs...))
+	}
+	if err := out.addTraces(strings.Join(names, ", ")); err != nil {
+		return err
 	}
 	for _, c := range cells {
 		out.warn(c.Plan.Warnings)

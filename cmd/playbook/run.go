@@ -96,6 +96,9 @@ func runPlaybook(path string, f runFlags) error {
 		return out.couldNotStart(path, err)
 	}
 	out.warn(pb.Warnings)
+	if err := out.addTraces(pb.Name); err != nil {
+		return err
+	}
 	phase := &phaseReporter{}
 	out.reporters = append(out.reporters, phase)
 	ctx, finallyCtx, stop := interruptContexts(out.notice, phase.inFinally)
@@ -159,6 +162,20 @@ func buildReporters(f runFlags) *reporters {
 	}
 	r.addFiles(f, nil)
 	return r
+}
+
+// addTraces exports the run's spans when the environment asks for them (OTEL_*): the last
+// reporter added, so that it is closed, and its spans sent, after the others.
+func (r *reporters) addTraces(job string) error {
+	tr, err := report.NewTraceReporter(context.Background(), job)
+	if err != nil {
+		return &usageError{fmt.Errorf("traces: %w (see OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_ENDPOINT)", err)}
+	}
+	if tr != nil {
+		r.add(tr)
+		r.closers = append(r.closers, tr)
+	}
+	return nil
 }
 
 // addFiles adds the reports written to files when the run ends.
