@@ -22,14 +22,18 @@ import (
 //
 // Every line of the bottom area is cut to the terminal's width in cells (wide characters take
 // two), so that each takes exactly one row and redrawing erases exactly what was drawn.
+//
+// The cells of a job share the view: each running cell is a lane of its running steps, every
+// line names its cell, and a cell's failures are summed up when it ends.
 type LiveReporter struct {
 	mu      sync.Mutex
 	w       io.Writer
 	p       palette
 	size    func() (int, int)
 	verbose bool
-	running map[string]*liveStep
-	drawn   int // rows of the bottom area on screen now
+	running map[string]*liveStep // by cell and step
+	cells   map[string]int        // each cell's lane, in the order the cells started
+	drawn   int                   // rows of the bottom area on screen now
 	frame   int
 	failureLog
 	stop   chan struct{}
@@ -38,6 +42,7 @@ type LiveReporter struct {
 }
 
 type liveStep struct {
+	cell        string
 	title       string
 	started     time.Time
 	last        string
@@ -65,7 +70,7 @@ type LiveOptions struct {
 // NewLiveReporter starts redrawing; call Close when the run ends.
 func NewLiveReporter(w io.Writer, opts LiveOptions) *LiveReporter {
 	r := &LiveReporter{w: w, p: palette{on: opts.Color}, size: opts.Size, verbose: opts.Verbose,
-		running: map[string]*liveStep{}, stop: make(chan struct{}), done: make(chan struct{})}
+		running: map[string]*liveStep{}, cells: map[string]int{}, stop: make(chan struct{}), done: make(chan struct{})}
 	go r.tick()
 	return r
 }
@@ -113,14 +118,27 @@ func (r *LiveReporter) Notice(text string) {
 	r.redraw()
 }
 
+// lane is how a line of a job's cell starts: its name.
+func lane(e engine.Event) string {
+	if e.Cell == "" {
+		return ""
+	}
+	return "[" + e.Cell + "] "
+}
+
 func (r *LiveReporter) Handle(e engine.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s := r.running[e.Step]
+	key := e.Cell + "\x00" + e.Step
+	s := r.running[key]
 	r.see(e)
 	switch e.Type {
+	case engine.RunStarted:
+		if _, ok := r.cells[e.Cell]; !ok {
+			r.cells[e.Cell] = len(r.cells)
+		}
 	case engine.StepStarted:
-		r.running[e.Step] = &liveStep{title: stepTitle(e), started: e.Time, order: e.Index, items: map[string]*liveItem{}}
+		r.running[key] = &liveStep{cell: e.Cell, title: lane(e) + stepTitle(e), started: e.Time, order: e.Index, items: map[string]*liveItem{}}
 	case engine.ItemStarted:
 		if s != nil {
 			s.total = e.Items
@@ -133,7 +151,7 @@ func (r *LiveReporter) Handle(e engine.Event) {
 		}
 	case engine.StepOutput:
 		if r.verbose || e.StepType == "log" {
-			r.scroll(r.p.dim("    ") + outputLine(e))
+			r.scroll(lane(e) + r.p.dim("    ") + outputLine(e))
 		}
 		if s == nil {
 			break
@@ -148,14 +166,27 @@ func (r *LiveReporter) Handle(e engine.Event) {
 			s.last = fmt.Sprintf("attempt %d failed; retrying", e.Attempt)
 		}
 		if r.verbose {
-			r.scroll(retryLine(r.p, e))
+			r.scroll(lane(e) + retryLine(r.p, e))
 		}
 	case engine.StepFinished:
-		delete(r.running, e.Step)
-		r.scroll(finishedLine(r.p, e))
+		delete(r.running, key)
+		r.scroll(lane(e) + finishedLine(r.p, e))
 	case engine.RunFinished:
 		r.clear()
-		writeSummary(r.w, r.p, e, r.failures, false)
+		var mine []engine.Event
+		for _, f := range r.failures {
+			if f.Cell == e.Cell {
+				mine = append(mine, f)
+			}
+		}
+		w := r.w
+		if e.Cell != "" {
+			w = &linePrefixer{w: r.w, prefix: lane(e)}
+		}
+		writeSummary(w, r.p, e, mine, false)
+		if e.Cell != "" {
+			r.redraw()
+		}
 		return
 	}
 	r.redraw()
@@ -188,7 +219,12 @@ func (r *LiveReporter) redraw() {
 	for _, s := range r.running {
 		steps = append(steps, s)
 	}
-	sort.Slice(steps, func(i, j int) bool { return steps[i].order < steps[j].order })
+	sort.Slice(steps, func(i, j int) bool {
+		if a, b := r.cells[steps[i].cell], r.cells[steps[j].cell]; a != b {
+			return a < b
+		}
+		return steps[i].order < steps[j].order
+	})
 	spin := spinnerFrames[r.frame%len(spinnerFrames)]
 	var rows []string
 	for _, s := range steps {
@@ -218,6 +254,31 @@ func (r *LiveReporter) redraw() {
 		fmt.Fprintln(r.w, row)
 	}
 	r.drawn = len(rows)
+}
+
+// linePrefixer starts every line written through it with prefix.
+type linePrefixer struct {
+	w      io.Writer
+	prefix string
+	midway bool
+}
+
+func (l *linePrefixer) Write(p []byte) (int, error) {
+	var b strings.Builder
+	for _, c := range string(p) {
+		if !l.midway && c != '\n' {
+			b.WriteString(l.prefix)
+			l.midway = true
+		}
+		b.WriteRune(c)
+		if c == '\n' {
+			l.midway = false
+		}
+	}
+	if _, err := io.WriteString(l.w, b.String()); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // cut makes text fit in width terminal cells: escape sequences and control characters a

@@ -48,15 +48,16 @@ func (f *failureLog) see(e engine.Event) {
 	if e.Status != engine.StatusFailed || e.Ignored {
 		return
 	}
+	key := e.Cell + "\x00" + e.Step // the cells of a job may share step names
 	switch e.Type {
 	case engine.ItemFinished:
 		if f.failedItems == nil {
 			f.failedItems = map[string][]engine.Event{}
 		}
-		f.failedItems[e.Step] = append(f.failedItems[e.Step], e)
+		f.failedItems[key] = append(f.failedItems[key], e)
 	case engine.StepFinished:
-		f.failures = append(f.failures, itemFailures(e, f.failedItems[e.Step])...)
-		delete(f.failedItems, e.Step)
+		f.failures = append(f.failures, itemFailures(e, f.failedItems[key])...)
+		delete(f.failedItems, key)
 	}
 }
 

@@ -44,15 +44,16 @@ func runJob(paths []string, f runFlags) error {
 	defer stop()
 	errs := job.Run(ctx, cells, job.Options{Jobs: f.jobs, Run: engine.RunOptions{Only: f.only, StartAt: f.startAt,
 		Timeout: f.timeout, Resume: f.resume}, CellReporters: out.cellReporters, Reporters: out.reporters, FinallyContext: finallyCtx})
+	runErr := job.Worst(errs)
+	// The live view is gone once closed: the table comes after it.
+	if err := out.close(); err != nil && runErr == nil {
+		return err
+	}
 	if !out.json {
 		fmt.Println()
 		if err := out.comparison.Write(os.Stdout); err != nil {
 			return err
 		}
-	}
-	runErr := job.Worst(errs)
-	if err := out.close(); err != nil && runErr == nil {
-		return err
 	}
 	if runErr != nil {
 		if engine.IsInvalidInput(runErr) {
@@ -63,17 +64,29 @@ func runJob(paths []string, f runFlags) error {
 	return nil
 }
 
-// buildJobReporters: JSON events carry their cell; plain lines are prefixed with it. A job
-// has no live view yet: on a terminal it prints plain lines too.
+// buildJobReporters: JSON events carry their cell; on a terminal the live view has a lane per
+// running cell; plain lines are prefixed with their cell.
 func buildJobReporters(f runFlags, cells []string) *reporters {
 	r := &reporters{json: f.output == "json", junit: f.junit, comparison: report.NewComparison(cells...)}
 	r.add(r.comparison)
-	if r.json {
+	stdoutTTY := term.IsTerminal(int(os.Stdout.Fd()))
+	switch {
+	case r.json:
 		j := report.NewJSONReporter(os.Stdout)
 		r.add(j)
 		r.noticers = append(r.noticers, j)
-	} else {
-		color := term.IsTerminal(int(os.Stdout.Fd())) && report.ColorAllowed()
+	case stdoutTTY && os.Getenv("CI") == "":
+		// One view for every cell: a lane each, every line named by its cell.
+		live := report.NewLiveReporter(os.Stdout, report.LiveOptions{Color: report.ColorAllowed(), Verbose: f.verbose,
+			Size: func() (int, int) {
+				w, h, _ := term.GetSize(int(os.Stdout.Fd()))
+				return w, h
+			}})
+		r.add(live)
+		r.closers = append(r.closers, live)
+		r.noticers = append(r.noticers, live)
+	default:
+		color := stdoutTTY && report.ColorAllowed()
 		stdout := &lockedWriter{w: os.Stdout}
 		r.cellReporters = func(cell string) []engine.Reporter {
 			text := report.NewTextReporter(&prefixWriter{out: stdout, prefix: "[" + cell + "] "}, color)
