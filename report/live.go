@@ -32,8 +32,8 @@ type LiveReporter struct {
 	size    func() (int, int)
 	verbose bool
 	running map[string]*liveStep // by cell and step
-	cells   map[string]int        // each cell's lane, in the order the cells started
-	drawn   int                   // rows of the bottom area on screen now
+	cells   map[string]int       // each cell's lane, in the order the cells started
+	drawn   int                  // rows of the bottom area on screen now
 	frame   int
 	failureLog
 	stop   chan struct{}
