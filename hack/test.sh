@@ -20,11 +20,14 @@ else
   images=$(mktemp -d)
   bash hack/lab/build.sh > "$images/node" & node_build=$!
   bash hack/lab/cilium-build.sh > "$images/cilium" & cilium_build=$!
+  bash hack/lab/registry-build.sh > "$images/registry" & registry_build=$!
   wait "$node_build" || { echo "hack/lab/build.sh failed" >&2; exit 1; }
   wait "$cilium_build" || { echo "hack/lab/cilium-build.sh failed" >&2; exit 1; }
+  wait "$registry_build" || { echo "hack/lab/registry-build.sh failed" >&2; exit 1; }
   PLAYBOOK_LAB_IMAGE=$(cat "$images/node")
   PLAYBOOK_CILIUM_IMAGES=$(cat "$images/cilium")
-  export PLAYBOOK_LAB_IMAGE PLAYBOOK_CILIUM_IMAGES
+  PLAYBOOK_REGISTRY_IMAGE=$(cat "$images/registry")
+  export PLAYBOOK_LAB_IMAGE PLAYBOOK_CILIUM_IMAGES PLAYBOOK_REGISTRY_IMAGE
   # The playbooks package (the lab's kind clusters, about 14 minutes warm) is the critical
   # path. In one go test it would wait for a slot behind the packages before it (-p is the
   # core count, shared by links and test binaries); its own go test starts it at once, and

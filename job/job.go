@@ -35,6 +35,10 @@ type Options struct {
 	Reporters []engine.Reporter
 	// FinallyContext is the parent of every cell's finally steps (see engine.RunOptions).
 	FinallyContext context.Context
+	// AfterCell, when set, is called when a cell has ended, before the next one takes its
+	// slot: what uses the cell's cluster (more checks on it, then its deletion) happens while
+	// no other cell's cluster is being built beside it.
+	AfterCell func(c Cell, err error)
 }
 
 // Run runs the cells and returns each one's error, in the cells' order. Ctrl-C (ctx) stops
@@ -61,6 +65,9 @@ func Run(ctx context.Context, cells []Cell, opts Options) []error {
 			defer wg.Done()
 			defer func() { <-slots }()
 			errs[i] = runCell(ctx, c, opts, shared)
+			if opts.AfterCell != nil {
+				opts.AfterCell(c, errs[i])
+			}
 		}()
 	}
 	wg.Wait()

@@ -72,18 +72,14 @@ func TestCiliumLab(t *testing.T) {
 	timings := &labTimings{}
 	defer timings.log(t)
 
-	// The clusters stay until each mode's subtest ends; if the job stops early, none stays.
-	for _, mode := range modes {
-		t.Cleanup(func() { testenv.DeleteKindCluster(t, seedCluster[mode]) })
-	}
-	fromNothing := runModesAsJob(t, image)
-	for _, mode := range modes {
+	// The job builds one cluster at a time: each mode's cluster is checked, then deleted, before
+	// the next cell starts (this machine does not hold three clusters at once).
+	runModesAsJob(t, image, func(mode string, fresh labRun) {
 		t.Run(mode, func(t *testing.T) {
 			name := seedCluster[mode]
 			// Whatever happens here, this mode's cluster is gone before the next mode's checks.
 			t.Cleanup(func() { testenv.DeleteKindCluster(t, name) })
 			vars := []string{"nodeImage=" + image}
-			fresh := fromNothing[mode]
 			if fresh.err != nil {
 				t.Fatalf("%s from nothing: %v", mode, fresh.err)
 			}
@@ -122,7 +118,7 @@ func TestCiliumLab(t *testing.T) {
 				checkLabFailure(t, cli, r, name, failure)
 			})
 		})
-	}
+	})
 
 	// The fourth kind, on a cluster of its own: the agent's image is not in the nodes, so the
 	// agents never start, and waiting for them fails, naming them and why.
@@ -224,7 +220,7 @@ func (r labRun) finished(idOrName string) (engine.Event, bool) {
 
 // runModesAsJob builds the three modes' clusters as one job would (playbook run
 // playbooks/modes.yaml --html --junit): one cell at a time, the reports over every cell.
-func runModesAsJob(t *testing.T, image string) map[string]labRun {
+func runModesAsJob(t *testing.T, image string, checkMode func(mode string, fresh labRun)) {
 	t.Helper()
 	dir := os.Getenv("PLAYBOOK_LAB_REPORTS")
 	if dir == "" {
@@ -259,7 +255,14 @@ func runModesAsJob(t *testing.T, image string) map[string]labRun {
 		}
 		r.events = append(r.events, e)
 	})
-	errs := job.Run(context.Background(), cells, job.Options{Jobs: 1, Reporters: []engine.Reporter{capture, html, junit},
+	// Each cell's checks run when it ends, on its cluster, before the next cell starts.
+	after := func(c job.Cell, err error) {
+		r := runs[c.Name]
+		r.err = err
+		t.Logf("%s (as a cell of the modes job, %s):\n%s", c.Name, r.took.Round(time.Second), logs[c.Name].String())
+		checkMode(c.Name, *r)
+	}
+	job.Run(context.Background(), cells, job.Options{Jobs: 1, Reporters: []engine.Reporter{capture, html, junit}, AfterCell: after,
 		CellReporters: func(cell string) []engine.Reporter {
 			return []engine.Reporter{report.NewTextReporter(logs[cell], false)}
 		}})
@@ -268,15 +271,8 @@ func runModesAsJob(t *testing.T, image string) map[string]labRun {
 			t.Fatal(err)
 		}
 	}
-	out := map[string]labRun{}
-	for i, mode := range modes {
-		runs[mode].err = errs[i]
-		out[mode] = *runs[mode]
-		t.Logf("%s (as a cell of the modes job, %s):\n%s", mode, runs[mode].took.Round(time.Second), logs[mode].String())
-	}
 	checkModesReport(t, dir)
 	t.Logf("the modes job's reports: %s, %s", filepath.Join(dir, "modes.html"), filepath.Join(dir, "modes.xml"))
-	return out
 }
 
 // checkModesReport: the job's JUnit has a passing suite per mode, and its page a column each.

@@ -25,6 +25,13 @@ func CiliumImages(t testing.TB) []string {
 	return strings.Fields(labBuild(t, "PLAYBOOK_CILIUM_IMAGES", "cilium-build.sh", "the lab's Cilium images"))
 }
 
+// RegistryImage returns the lab's registry image (hack/lab/registry-build.sh: the
+// distribution registry): PLAYBOOK_REGISTRY_IMAGE when set, otherwise what the script builds.
+func RegistryImage(t testing.TB) string {
+	t.Helper()
+	return strings.TrimSpace(labBuild(t, "PLAYBOOK_REGISTRY_IMAGE", "registry-build.sh", "the lab's registry image"))
+}
+
 // labBuild gives the names a hack/lab script prints, or env's value when it is set. A cold
 // build takes tens of minutes, so on a laptop the test skips unless PLAYBOOK_LAB=1; in CI it
 // always runs, and fails when the script fails.
