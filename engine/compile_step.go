@@ -135,6 +135,11 @@ func (c *compiler) step(plan *Plan, ms *model.Step, order int) *Step {
 			s.IgnoreErrors = v.(bool)
 		}
 	}
+	if pr := ms.Value("proof"); pr != nil {
+		if v, ok := sc.known(pr, reflect.TypeOf(false), "step.proof"); ok {
+			s.Proof = v.(bool)
+		}
+	}
 	if w := ms.Value("when"); w != nil {
 		s.When = sc.pc.bareExpr(model.Resolve(w), fieldOpts{path: "when", asBool: true})
 	}

@@ -42,7 +42,10 @@ type Step struct {
 	Retry        *Retry
 	Timeout      time.Duration
 	IgnoreErrors bool
-	Finally      bool
+	// Proof marks a step whose outcome proves something: reports compare it across cells as
+	// they do every assert.
+	Proof   bool
+	Finally bool
 
 	plugin     plugin
 	params     *param

@@ -325,7 +325,8 @@ func (r *runner) baseEvent(s *Step) Event {
 	if s.Finally {
 		total = len(r.plan.Finally)
 	}
-	return Event{Playbook: r.plan.Name, Step: s.Name, ID: s.ID, StepType: s.Type, Finally: s.Finally, Index: r.position[s], Total: total}
+	return Event{Playbook: r.plan.Name, Step: s.Name, ID: s.ID, StepType: s.Type, Finally: s.Finally, Index: r.position[s], Total: total,
+		Proof: s.Proof || s.Type == "assert"}
 }
 
 // checkSecrets fails a run whose secrets are not all set.

@@ -13,7 +13,7 @@ const (
 )
 
 // StepKeys are what every step may say besides its one step-type key.
-var StepKeys = []string{"name", "id", "when", "loop", "parallel", "retry", "timeout", "ignoreErrors"}
+var StepKeys = []string{"name", "id", "when", "loop", "parallel", "retry", "timeout", "ignoreErrors", "proof"}
 
 // Playbook is a playbook file merged with everything it includes.
 type Playbook struct {

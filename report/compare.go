@@ -10,7 +10,8 @@ import (
 	"github.com/kindlab/playbook/engine"
 )
 
-// Comparison puts the cells of a job side by side: a row per proof (an assert step), a column
+// Comparison puts the cells of a job side by side: a row per proof (an assert step, or a step
+// marked proof: true), a column
 // per cell, each entry the proof's outcome and what it observed (`observed:`), so that the
 // table says iptables | iptables | BPF rather than only ticks. It reads events only, so a job
 // run here and events merged from separate runs give the same table.
@@ -54,7 +55,7 @@ func (c *Comparison) Handle(e engine.Event) {
 		if !slices.Contains(r.Observed, e.Line) {
 			r.Observed = append(r.Observed, e.Line)
 		}
-	case e.Type == engine.StepFinished && e.StepType == "assert" && !e.Finally:
+	case e.Type == engine.StepFinished && (e.Proof || e.StepType == "assert") && !e.Finally:
 		r := c.result(e, cell)
 		r.Status, r.Error = e.Status, e.Error
 	}

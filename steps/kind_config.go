@@ -120,9 +120,18 @@ func kindConfig(s *kindClusterSpec) (*v1alpha4.Cluster, error) {
 		return nil, err
 	}
 	cfg.ContainerdConfigPatches = append(cfg.ContainerdConfigPatches, s.ContainerdConfigPatches...)
-	cfg.ContainerdConfigPatches = append(cfg.ContainerdConfigPatches, mirrorPatches(s.RegistryMirrors)...)
+	if len(s.RegistryMirrors) > 0 {
+		cfg.ContainerdConfigPatches = append(cfg.ContainerdConfigPatches, mirrorPatches(s.RegistryMirrors)...)
+	} else {
+		// Registries by hosts.toml, as kind's local-registry guide wires them (the registry step
+		// writes them). containerd refuses config_path beside mirrors: one or the other.
+		cfg.ContainerdConfigPatches = append(cfg.ContainerdConfigPatches, hostsDirPatch)
+	}
 	return cfg, nil
 }
+
+// hostsDirPatch points containerd's CRI registry at per-host hosts.toml files.
+const hostsDirPatch = "[plugins.\"io.containerd.grpc.v1.cri\".registry]\n  config_path = \"/etc/containerd/certs.d\""
 
 func portMappings(in []kindPortMapping) []v1alpha4.PortMapping {
 	var out []v1alpha4.PortMapping

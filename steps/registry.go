@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -13,14 +14,19 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/kindlab/playbook/engine"
 	"github.com/kindlab/playbook/internal/docker"
+	"github.com/kindlab/playbook/internal/kube"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1apply "k8s.io/client-go/applyconfigurations/core/v1"
 )
 
 type registryParams struct {
-	Name    string `yaml:"name" doc:"the registry container's name, and its host name on the network (default kind-registry)"`
+	kube.Target `yaml:",inline"`
+	Cluster     string `yaml:"cluster" doc:"a kind cluster whose nodes pull through the registry: containerd's hosts.toml on each node, and (a plain registry) the local-registry-hosting ConfigMap in kube-public, through kubeconfig"`
+	Name        string `yaml:"name" doc:"the registry container's name, and its host name on the network (default kind-registry)"`
 	Image   string `yaml:"image" doc:"the registry image: the distribution registry, serving on port 5000" pb:"required"`
 	Port    int    `yaml:"port" doc:"the port on 127.0.0.1 that this machine pushes to (default 5001)"`
 	Network string `yaml:"network" doc:"the Docker network the nodes are on, which the registry joins (default kind: create the cluster first)"`
@@ -44,6 +50,7 @@ func init() {
 			{Name: "address", Type: "string", Doc: "where this machine pushes: 127.0.0.1:PORT"},
 			{Name: "endpoint", Type: "string", Doc: "where the nodes reach it: http://NAME:5000 (for containerd's hosts.toml or registryMirrors)"},
 			{Name: "created", Type: "bool", Doc: "whether this step made the container (false: it was there)"},
+			{Name: "host", Type: "string", Doc: "the registry host the nodes' images name: the address, or for a cache the remote's host"},
 		},
 		Validate: func(p *registryParams) error {
 			if p.Port < 0 || p.Port > 65535 {
@@ -103,7 +110,61 @@ func runRegistry(ctx context.Context, rt *engine.Runtime, p *registryParams) (ma
 		}
 		return nil, fmt.Errorf("the registry %q: %w", name, err)
 	}
-	return map[string]any{"name": name, "address": "127.0.0.1:" + strconv.Itoa(port), "endpoint": "http://" + name + ":5000", "created": created}, nil
+	address, endpoint := "127.0.0.1:"+strconv.Itoa(port), "http://"+name+":5000"
+	host := address
+	if p.Proxy != "" {
+		u, err := url.Parse(p.Proxy)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("proxy %q is not a registry URL (https://host)", p.Proxy)
+		}
+		host = u.Host
+	}
+	if p.Cluster != "" {
+		if err := wireCluster(ctx, rt, p, host, endpoint); err != nil {
+			return nil, err
+		}
+	}
+	return map[string]any{"name": name, "address": address, "endpoint": endpoint, "created": created, "host": host}, nil
+}
+
+// wireCluster does what kind's local-registry guide does for a cluster: each node's
+// containerd finds images of host at the registry (hosts.toml under config_path, which
+// kindCreate sets), and a plain registry is announced in kube-public (KEP-1755) for the tools
+// that look for one.
+func wireCluster(ctx context.Context, rt *engine.Runtime, p *registryParams, host, endpoint string) error {
+	nodeList, err := kindProvider(rt).ListInternalNodes(p.Cluster)
+	if err != nil {
+		return err
+	}
+	if len(nodeList) == 0 {
+		return fmt.Errorf("kind cluster %s has no nodes (create it before its registry's wiring)", p.Cluster)
+	}
+	hostsTOML := fmt.Sprintf("[host.%q]\n  capabilities = [\"pull\", \"resolve\"]\n", endpoint)
+	if p.Proxy != "" {
+		hostsTOML = fmt.Sprintf("server = %q\n\n", p.Proxy) + hostsTOML
+	}
+	dir := "/etc/containerd/certs.d/" + host
+	for _, n := range nodeList {
+		cmd := n.CommandContext(ctx, "sh", "-c", `mkdir -p "$1" && cat > "$1/hosts.toml"`, "sh", dir).SetStdin(strings.NewReader(hostsTOML))
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("node %s: writing %s/hosts.toml: %w", n.String(), dir, err)
+		}
+	}
+	rt.Logf("%d nodes of %s pull %s/... from %s", len(nodeList), p.Cluster, host, endpoint)
+	if p.Proxy != "" {
+		return nil
+	}
+	c, err := kube.Connect(rt, p.Target)
+	if err != nil {
+		return err
+	}
+	hosting := fmt.Sprintf("host: %q\nhostFromContainerRuntime: %q\nhostFromClusterNetwork: %q\nhelp: \"https://kind.sigs.k8s.io/docs/user/local-registry/\"\n",
+		host, host, strings.TrimPrefix(endpoint, "http://"))
+	cm := corev1apply.ConfigMap("local-registry-hosting", "kube-public").WithData(map[string]string{"localRegistryHosting.v1": hosting})
+	if _, err := c.Clientset.CoreV1().ConfigMaps("kube-public").Apply(ctx, cm, metav1.ApplyOptions{FieldManager: "playbook", Force: true}); err != nil {
+		return fmt.Errorf("the local-registry-hosting ConfigMap in kube-public: %w", err)
+	}
+	return nil
 }
 
 // registryReadyTimeout bounds the wait for a registry just started to answer.

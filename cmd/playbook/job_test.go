@@ -199,7 +199,7 @@ func TestJobResumesEachCell(t *testing.T) {
 func TestJobFromAMatrixFile(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
-	cellPlaybook(t, dir, "mode", "iptables", "")
+	cellPlaybook(t, dir, "mode", "iptables", "  - {name: reach, id: check-reach, proof: true, exec: {argv: ['true']}}\n")
 	matrix := filepath.Join(dir, "matrix.yaml")
 	os.WriteFile(matrix, []byte("apiVersion: playbook/v1\nkind: Matrix\nname: m\nplaybooks: [mode.yaml]\n"+
 		"matrix:\n  mode: [iptables, BPF]\n  include: [{playbook: mode.yaml, mode: nftables}]\n"), 0o644)
@@ -212,7 +212,7 @@ func TestJobFromAMatrixFile(t *testing.T) {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, stdout)
 	}
 	rows := strings.Join(strings.Fields(stdout[strings.Index(stdout, "\nproof "):]), " ")
-	if !strings.Contains(rows, "proof mode mode=iptables mode mode=BPF mode mode=nftables assert-mode ✓ iptables ✗ BPF ✗ nftables") {
+	if !strings.Contains(rows, "proof mode mode=iptables mode mode=BPF mode mode=nftables check-reach ✓ ✓ ✓ assert-mode ✓ iptables ✗ BPF ✗ nftables") {
 		t.Errorf("the table: %s", rows)
 	}
 	xml, _ := os.ReadFile(junit)
