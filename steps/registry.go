@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -27,10 +27,10 @@ type registryParams struct {
 	kube.Target `yaml:",inline"`
 	Cluster     string `yaml:"cluster" doc:"a kind cluster whose nodes pull through the registry: containerd's hosts.toml on each node, and (a plain registry) the local-registry-hosting ConfigMap in kube-public, through kubeconfig"`
 	Name        string `yaml:"name" doc:"the registry container's name, and its host name on the network (default kind-registry)"`
-	Image   string `yaml:"image" doc:"the registry image: the distribution registry, serving on port 5000" pb:"required"`
-	Port    int    `yaml:"port" doc:"the port on 127.0.0.1 that this machine pushes to (default 5001)"`
-	Network string `yaml:"network" doc:"the Docker network the nodes are on, which the registry joins (default kind: create the cluster first)"`
-	Proxy   string `yaml:"proxy" doc:"a remote registry URL: the registry becomes its pull-through cache (serve it as a registryMirrors endpoint)"`
+	Image       string `yaml:"image" doc:"the registry image: the distribution registry, serving on port 5000" pb:"required"`
+	Port        int    `yaml:"port" doc:"the port on 127.0.0.1 that this machine pushes to (default 5001)"`
+	Network     string `yaml:"network" doc:"the Docker network the nodes are on, which the registry joins (default kind: create the cluster first)"`
+	Proxy       string `yaml:"proxy" doc:"a remote registry URL: the registry becomes its pull-through cache (serve it as a registryMirrors endpoint)"`
 }
 
 // registryLabel marks the containers this step made, so that a container of another kind
