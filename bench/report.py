@@ -175,4 +175,7 @@ previous = open(out).read() if os.path.exists(out) else ""
 seed = re.search(r"<!-- seed:.*?<!-- /seed -->\n", previous, re.S)
 if seed:  # bench/seed.sh's section, kept until it runs again
     lines += "\n" + seed.group(0)
+images = re.search(r"<!-- images:.*?<!-- /images -->\n", previous, re.S)
+if images:  # bench/images.sh's section, likewise
+    lines += "\n" + images.group(0)
 open(out, "w").write(lines)

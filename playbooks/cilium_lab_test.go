@@ -21,6 +21,16 @@ import (
 
 const labVars = "vars/lab.yaml"
 
+// labVarFiles are a mode's lab vars. kpr-ebpf's cluster takes the lab's images from the local
+// registry (vars/lab-registry.yaml), so that every lab run goes that way too; the other modes
+// stream them into their nodes with kindLoad.
+func labVarFiles(mode string) []string {
+	if mode == "kpr-ebpf" {
+		return []string{labVars, "vars/lab-registry.yaml"}
+	}
+	return []string{labVars}
+}
+
 // seedCluster is each mode's cluster, as the seed named it.
 var seedCluster = map[string]string{
 	"kubeproxy": "cilium-kubeproxy",
@@ -67,6 +77,7 @@ func distinguishing(checks, cluster string) []string {
 func TestCiliumLab(t *testing.T) {
 	image := testenv.LabImage(t)
 	testenv.CiliumImages(t)
+	testenv.RegistryImage(t)
 	cli := testenv.Docker(t)
 	t.Setenv("XDG_STATE_HOME", t.TempDir())
 	timings := &labTimings{}
@@ -233,7 +244,7 @@ func runModesAsJob(t *testing.T, image string, checkMode func(mode string, fresh
 	logs := map[string]*strings.Builder{}
 	var cells []job.Cell
 	for _, mode := range modes {
-		pb, err := engine.Load(mode+".yaml", engine.LoadOptions{VarsFiles: []string{labVars}, Vars: []string{"nodeImage=" + image, "recreate=true"}})
+		pb, err := engine.Load(mode+".yaml", engine.LoadOptions{VarsFiles: labVarFiles(mode), Vars: []string{"nodeImage=" + image, "recreate=true"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -298,7 +309,7 @@ func checkModesReport(t *testing.T, dir string) {
 
 func runMode(t *testing.T, mode string, vars []string, opts engine.RunOptions) labRun {
 	t.Helper()
-	pb, err := engine.Load(mode+".yaml", engine.LoadOptions{VarsFiles: []string{labVars}, Vars: vars})
+	pb, err := engine.Load(mode+".yaml", engine.LoadOptions{VarsFiles: labVarFiles(mode), Vars: vars})
 	if err != nil {
 		t.Fatal(err)
 	}
