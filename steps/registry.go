@@ -179,7 +179,7 @@ func waitRegistry(ctx context.Context, cli *client.Client, name, address string)
 	var last error
 	for {
 		if c, err := cli.ContainerInspect(ctx, name, client.ContainerInspectOptions{}); err == nil && c.Container.State != nil &&
-			(!c.Container.State.Running || c.Container.State.Restarting || c.Container.RestartCount > 0) {
+			(!c.Container.State.Running || c.Container.State.Restarting) {
 			return fmt.Errorf("it exited: %s", lastWords(ctx, cli, name))
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+address+"/v2/", nil)
