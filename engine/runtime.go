@@ -72,9 +72,11 @@ func (s *runShared) end(ctx context.Context) {
 // or a number, for reports that compare runs (the comparison table shows it).
 const ObservedStream = "observed"
 
-// Observe reports what the step observed (an agent's masquerading mode, a packet count).
+// Observe reports what the step observed (an agent's masquerading mode, a packet count), as
+// one line: a table cell, whatever the value held (masked first, then flattened, so that a
+// secret spanning lines is still found).
 func (rt *Runtime) Observe(text string) {
-	rt.line(ObservedStream, rt.masker().String(text))
+	rt.line(ObservedStream, strings.Join(strings.Fields(rt.masker().String(text)), " "))
 }
 
 // Eval evaluates a bare expression parameter (assert's `that`) where the step stands.

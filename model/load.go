@@ -228,31 +228,9 @@ func yamlProblemLine(lines []string, from int, msg string) (int, int, string) {
 }
 
 func (l *loader) header(path string, root *yaml.Node, fields map[string]Entry, top bool) {
-	for _, key := range []string{"apiVersion", "kind"} {
-		if _, ok := fields[key]; !ok {
-			l.errorf(path, root, "", "missing required key %q", key)
-		}
-	}
-	str := func(key string) (string, *yaml.Node) {
-		e, ok := fields[key]
-		if !ok {
-			return "", nil
-		}
-		v := Resolve(e.Value)
-		if v.Kind != yaml.ScalarNode {
-			l.errorf(path, v, "", "%s: expected a string, got %s", key, Describe(v))
-			return "", nil
-		}
-		return v.Value, v
-	}
-	if v, n := str("apiVersion"); n != nil && v != APIVersion {
-		l.errorf(path, n, Suggest(v, []string{APIVersion}), "apiVersion must be %q, got %q", APIVersion, v)
-	}
-	if v, n := str("kind"); n != nil && v != Kind {
-		l.errorf(path, n, Suggest(v, []string{Kind}), "kind must be %q, got %q", Kind, v)
-	}
-	name, nameNode := str("name")
-	description, _ := str("description")
+	l.checkKind(path, root, fields, Kind)
+	name, nameNode := l.scalar(path, fields, "name")
+	description, _ := l.scalar(path, fields, "description")
 	if !top {
 		return
 	}
@@ -260,6 +238,35 @@ func (l *loader) header(path string, root *yaml.Node, fields map[string]Entry, t
 		l.errorf(path, root, "", "missing required key \"name\"")
 	}
 	l.pb.Name, l.pb.NameNode, l.pb.Description = name, nameNode, description
+}
+
+// checkKind checks the apiVersion and kind every file of this tool starts with.
+func (l *loader) checkKind(path string, root *yaml.Node, fields map[string]Entry, kind string) {
+	for _, key := range []string{"apiVersion", "kind"} {
+		if _, ok := fields[key]; !ok {
+			l.errorf(path, root, "", "missing required key %q", key)
+		}
+	}
+	if v, n := l.scalar(path, fields, "apiVersion"); n != nil && v != APIVersion {
+		l.errorf(path, n, Suggest(v, []string{APIVersion}), "apiVersion must be %q, got %q", APIVersion, v)
+	}
+	if v, n := l.scalar(path, fields, "kind"); n != nil && v != kind {
+		l.errorf(path, n, Suggest(v, []string{kind}), "kind must be %q, got %q", kind, v)
+	}
+}
+
+// scalar is a string-valued key of fields, and its node; a value of another shape is an error.
+func (l *loader) scalar(path string, fields map[string]Entry, key string) (string, *yaml.Node) {
+	e, ok := fields[key]
+	if !ok {
+		return "", nil
+	}
+	v := Resolve(e.Value)
+	if v.Kind != yaml.ScalarNode {
+		l.errorf(path, v, "", "%s: expected a string, got %s", key, Describe(v))
+		return "", nil
+	}
+	return v.Value, v
 }
 
 // mapping checks a mapping's keys: strings, each once, each one of known (did-you-mean for

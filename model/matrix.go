@@ -62,31 +62,14 @@ func LoadMatrix(path string) (*Matrix, Diagnostics) {
 	}
 	l := &loader{}
 	fields := l.mapping(path, root, "the matrix file", []string{"apiVersion", "kind", "name", "description", "playbooks", "matrix"})
-	for _, key := range []string{"apiVersion", "kind", "name", "playbooks"} {
+	l.checkKind(path, root, fields, MatrixKind)
+	for _, key := range []string{"name", "playbooks"} {
 		if _, ok := fields[key]; !ok {
 			l.errorf(path, root, "", "missing required key %q", key)
 		}
 	}
 	m := &Matrix{}
-	scalar := func(key string) (string, *yaml.Node) {
-		e, ok := fields[key]
-		if !ok {
-			return "", nil
-		}
-		v := Resolve(e.Value)
-		if v.Kind != yaml.ScalarNode {
-			l.errorf(path, v, "", "%s: expected a string, got %s", key, Describe(v))
-			return "", nil
-		}
-		return v.Value, v
-	}
-	if v, n := scalar("apiVersion"); n != nil && v != APIVersion {
-		l.errorf(path, n, Suggest(v, []string{APIVersion}), "apiVersion must be %q, got %q", APIVersion, v)
-	}
-	if v, n := scalar("kind"); n != nil && v != MatrixKind {
-		l.errorf(path, n, Suggest(v, []string{MatrixKind}), "kind must be %q, got %q", MatrixKind, v)
-	}
-	m.Name, _ = scalar("name")
+	m.Name, _ = l.scalar(path, fields, "name")
 
 	dir := filepath.Dir(path)
 	var playbooks []string

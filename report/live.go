@@ -181,7 +181,7 @@ func (r *LiveReporter) Handle(e engine.Event) {
 		}
 		w := r.w
 		if e.Cell != "" {
-			w = &linePrefixer{w: r.w, prefix: lane(e)}
+			w = &LinePrefixer{Out: r.w, Prefix: lane(e)}
 		}
 		writeSummary(w, r.p, e, mine, false)
 		if e.Cell != "" {
@@ -254,31 +254,6 @@ func (r *LiveReporter) redraw() {
 		fmt.Fprintln(r.w, row)
 	}
 	r.drawn = len(rows)
-}
-
-// linePrefixer starts every line written through it with prefix.
-type linePrefixer struct {
-	w      io.Writer
-	prefix string
-	midway bool
-}
-
-func (l *linePrefixer) Write(p []byte) (int, error) {
-	var b strings.Builder
-	for _, c := range string(p) {
-		if !l.midway && c != '\n' {
-			b.WriteString(l.prefix)
-			l.midway = true
-		}
-		b.WriteRune(c)
-		if c == '\n' {
-			l.midway = false
-		}
-	}
-	if _, err := io.WriteString(l.w, b.String()); err != nil {
-		return 0, err
-	}
-	return len(p), nil
 }
 
 // cut makes text fit in width terminal cells: escape sequences and control characters a

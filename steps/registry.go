@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -63,7 +64,7 @@ func init() {
 }
 
 func runRegistry(ctx context.Context, rt *engine.Runtime, p *registryParams) (map[string]any, error) {
-	name, port, netName := orDefault(p.Name, "kind-registry"), p.Port, orDefault(p.Network, "kind")
+	name, port, netName := cmp.Or(p.Name, "kind-registry"), p.Port, cmp.Or(p.Network, "kind")
 	if port == 0 {
 		port = 5001
 	}
@@ -243,12 +244,12 @@ func createRegistry(ctx context.Context, cli *client.Client, name string, port i
 	if p.Proxy != "" {
 		env = append(env, "REGISTRY_PROXY_REMOTEURL="+p.Proxy)
 	}
-	hostPort := network.MustParsePort("5000/tcp")
+	served := network.MustParsePort("5000/tcp")
 	made, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Image: p.Image,
-		Config: &container.Config{Env: env, Labels: map[string]string{registryLabel: registryKind(p)}, ExposedPorts: network.PortSet{hostPort: {}}},
+		Config: &container.Config{Env: env, Labels: map[string]string{registryLabel: registryKind(p)}, ExposedPorts: network.PortSet{served: {}}},
 		// Started on the nodes' network: a cache resolves its remote there as it starts.
 		HostConfig: &container.HostConfig{NetworkMode: container.NetworkMode(netName), RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyAlways},
-			PortBindings: network.PortMap{hostPort: {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: strconv.Itoa(port)}}}}})
+			PortBindings: network.PortMap{served: {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: strconv.Itoa(port)}}}}})
 	if err != nil {
 		if cerrdefs.IsNotFound(err) {
 			return fmt.Errorf("the registry image %s is not in the Docker engine: build it (hack/lab/registry-build.sh) or pull it first", p.Image)
@@ -276,11 +277,4 @@ func joinNetwork(ctx context.Context, cli *client.Client, name, netName string) 
 		return fmt.Errorf("connecting the registry %q to the network %q: %w", name, netName, err)
 	}
 	return nil
-}
-
-func orDefault(s, fallback string) string {
-	if s == "" {
-		return fallback
-	}
-	return s
 }

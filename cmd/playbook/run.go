@@ -90,7 +90,7 @@ func runPlaybook(path string, f runFlags) error {
 	if f.output != "text" && f.output != "json" {
 		return &usageError{fmt.Errorf("--output must be text or json, got %q", f.output)}
 	}
-	out := buildReporters(f)
+	out := buildReporters(f, nil)
 	pb, err := engine.Load(path, f.load.options())
 	if err != nil {
 		return out.couldNotStart(path, err)
@@ -135,9 +135,24 @@ type reporters struct {
 	cellReporters func(cell string) []engine.Reporter
 }
 
-func buildReporters(f runFlags) *reporters {
-	r := &reporters{json: f.output == "json", junit: f.junit}
+// buildReporters: JSON events, or on a terminal the live view, or plain lines; the files the
+// flags ask for. A job's (cells given): events and lines name their cell, the live view has a
+// lane per running cell, and a table compares the cells' proofs.
+func buildReporters(f runFlags, cells []string) *reporters {
+	r := &reporters{json: f.output == "json", junit: f.junit, cellReporters: func(string) []engine.Reporter { return nil }}
+	if cells != nil {
+		r.comparison = report.NewComparison(cells...)
+		r.add(r.comparison)
+	}
 	stdoutTTY := term.IsTerminal(int(os.Stdout.Fd()))
+	color := stdoutTTY && report.ColorAllowed()
+	text := func(w io.Writer) *report.TextReporter {
+		t := report.NewTextReporter(w, color)
+		if f.debug {
+			t.WithStacks()
+		}
+		return t
+	}
 	switch {
 	case r.json:
 		j := report.NewJSONReporter(os.Stdout)
@@ -152,15 +167,18 @@ func buildReporters(f runFlags) *reporters {
 		r.add(live)
 		r.closers = append(r.closers, live)
 		r.noticers = append(r.noticers, live)
-	default:
-		text := report.NewTextReporter(os.Stdout, stdoutTTY && report.ColorAllowed())
-		if f.debug {
-			text.WithStacks()
+	case cells != nil:
+		stdout := &lockedWriter{w: os.Stdout}
+		r.cellReporters = func(cell string) []engine.Reporter {
+			return []engine.Reporter{text(&report.LinePrefixer{Out: stdout, Prefix: "[" + cell + "] "})}
 		}
-		r.add(text)
-		r.noticers = append(r.noticers, text)
+		r.noticers = append(r.noticers, text(stdout))
+	default:
+		t := text(os.Stdout)
+		r.add(t)
+		r.noticers = append(r.noticers, t)
 	}
-	r.addFiles(f, nil)
+	r.addFiles(f, cells)
 	return r
 }
 

@@ -61,6 +61,15 @@ func attr(s *tracepb.Span, key string) string {
 	return ""
 }
 
+func boolAttr(s *tracepb.Span, key string) bool {
+	for _, a := range s.Attributes {
+		if a.Key == key {
+			return a.Value.GetBoolValue()
+		}
+	}
+	return false
+}
+
 // A job exports its spans to the endpoint the standard variables name: the job under the CI's
 // TRACEPARENT, each cell under the job, each step under its cell, each loop item under its
 // step, each try under its step or item, with the step's id, type and status.
@@ -124,7 +133,7 @@ func TestTracesOfAJob(t *testing.T) {
 		{"cell one", "job one, two", 1}, {"cell two", "job one, two", 1},
 		{"step flaky", "cell one", 1}, {"attempt 1", "step flaky", 1}, {"attempt 2", "step flaky", 1},
 		{"step each item", "cell one", 1}, {"item 1", "step each item", 1}, {"item 2", "step each item", 1},
-		{"attempt 1", "item 1", 1}, {"finally: mark", "cell one", 0}, {"step mark", "cell one", 1},
+		{"attempt 1", "item 1", 1}, {"step mark", "cell one", 1},
 		{"step broken", "cell one", 1},
 	}
 	for _, c := range checks {
@@ -136,10 +145,13 @@ func TestTracesOfAJob(t *testing.T) {
 		attr(s[0], "playbook.status") != "succeeded") {
 		t.Errorf("step attributes: %v", s[0].Attributes)
 	}
+	if s := find("step mark", "cell one"); len(s) == 1 && !boolAttr(s[0], "playbook.step.finally") {
+		t.Errorf("the finally step is not marked as one: %v", s[0].Attributes)
+	}
 	if s := find("attempt 1", "step flaky"); len(s) == 1 && s[0].Status.GetCode() != tracepb.Status_STATUS_CODE_ERROR {
 		t.Errorf("the failed first try's status: %v", s[0].Status)
 	}
-	if s := find("step broken", "cell one"); len(s) == 1 && attr(s[0], "playbook.ignored") == "" {
+	if s := find("step broken", "cell one"); len(s) == 1 && !boolAttr(s[0], "playbook.ignored") {
 		t.Errorf("an ignored failure is not marked: %v", s[0].Attributes)
 	}
 }
