@@ -142,7 +142,7 @@ func runExec(ctx context.Context, rt *engine.Runtime, p *execParams) (map[string
 	stderr.Close()
 	if leftovers || groupAlive(group) {
 		if ctx.Err() != nil {
-			_ = syscall.Kill(-group, syscall.SIGKILL)
+			killGroupAndWait(group)
 			outPipe.abandon()
 			errPipe.abandon()
 		} else {
@@ -182,6 +182,17 @@ func runExec(ctx context.Context, rt *engine.Runtime, p *execParams) (map[string
 
 // groupAlive reports whether any process of the group is left.
 func groupAlive(group int) bool { return syscall.Kill(-group, 0) == nil }
+
+// killGroupAndWait kills the group and waits, briefly, until the kernel has taken it down:
+// SIGKILL is delivered asynchronously, and a process in uninterruptible sleep (a busy disk)
+// outlives kill() by a while. A cancelled step returns only when its processes are gone.
+func killGroupAndWait(group int) {
+	_ = syscall.Kill(-group, syscall.SIGKILL)
+	deadline := time.Now().Add(5 * time.Second)
+	for groupAlive(group) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
 
 // stopGroup ends what a step left behind: SIGTERM, then SIGKILL after the grace period, or at
 // once when ctx (a second Ctrl-C) says not to wait.
