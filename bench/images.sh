@@ -1,66 +1,79 @@
 #!/usr/bin/env bash
 # How the lab's images reach a three-node cluster, side by side in one run, on this machine:
 #   bash bench/images.sh
-# 1. kindLoad (stream every image into every node), 2. a local registry, cold (the push, then
-# each node's pulls), 3. the registry again for a second cluster (warm: nothing to push).
-# Each is kpr.yaml from nothing with the lab's vars, and the cluster is deleted after. Writes
-# its section of bench/RESULTS.md: the image steps' and the whole run's seconds (from the JSON
-# events). Not CI: about 6 minutes.
+# kpr-ebpf from nothing, each way: the seed's script (the reference: kind load, then curl until
+# the NodePort answers); kindLoad with the agent image as Debian installs it (CILIUM_AGENT_FULL)
+# and with the lab's smaller one; a local registry cold (the push, then each node's pulls) and
+# warm (a second cluster); a node image with the images already in it. The cluster is deleted
+# after each. Writes its section of bench/RESULTS.md from the runs' JSON events. Not CI: about
+# 15 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 servers=$(bash hack/testenv.sh up)
 eval "$servers"
+PATH=$(bash bench/seed/tools.sh):$PATH
 node=$(bash hack/lab/build.sh)
-bash hack/lab/cilium-build.sh >/dev/null
+mapfile -t images < <(bash hack/lab/cilium-build.sh)
+agent=${images[0]}
+full=$(CILIUM_AGENT_FULL=1 bash hack/lab/cilium-build.sh | head -1)
 bash hack/lab/registry-build.sh >/dev/null
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'docker tag "$agent-slim-kept" "$agent" 2>/dev/null || true; rm -rf "$work"' EXIT
+docker tag "$agent" "$agent-slim-kept"
 go build -o "$work/playbook" ./cmd/playbook
-export XDG_STATE_HOME=$work/state CI=true
+export XDG_STATE_HOME=$work/state KUBECONFIG=$work/kubeconfig CI=true
 docker rm -f kind-registry >/dev/null 2>&1 || true
+size() { docker image inspect -f '{{.Size}}' "$1" | numfmt --to=si --suffix=B; }
+sizes="the agent image: $(size "$full") as Debian installs it, $(size "$agent") without what it never uses"
+
+# The node image with the images in it, built from scratch here, and timed.
+prebaked=$(bash hack/lab/node-with-images.sh "$node" "${images[@]}" 2>/dev/null)
+docker rmi "$prebaked" >/dev/null
+started=$(date +%s.%N)
+prebaked=$(bash hack/lab/node-with-images.sh "$node" "${images[@]}")
+prebake_took=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$started" "$(date +%s.%N)")
 
 run() { # label, then extra playbook arguments
   local label=$1
   shift
-  "$work/playbook" run playbooks/kpr.yaml --vars-file playbooks/vars/lab.yaml --var "nodeImage=$node" \
-    --var recreate=true --var cleanup=true -o json "$@" > "$work/$label.jsonl" || {
+  "$work/playbook" run playbooks/kpr-ebpf.yaml --vars-file playbooks/vars/lab.yaml --var "nodeImage=$node" \
+    --var recreate=true --var cleanup=true -o json "$@" > "$work/run.jsonl" || {
     echo "bench: $label failed" >&2
-    tail -5 "$work/$label.jsonl" >&2
+    tail -5 "$work/run.jsonl" >&2
     exit 1
   }
-  python3 - "$work/$label.jsonl" "$label" <<'PY'
-import json, sys
-steps, total = {}, 0
-for line in open(sys.argv[1]):
-    e = json.loads(line)
-    if e["type"] == "step-finished" and e.get("status") == "succeeded":
-        steps[e.get("id") or e["step"]] = e.get("seconds", 0)
-    if e["type"] == "run-finished":
-        total = e.get("seconds", 0)
-images = sum(steps.get(k, 0) for k in ("load-images", "registry", "push-images"))
-print(f"| {sys.argv[2]} | {images:.1f} | {steps.get('wait-cilium', 0):.1f} | {steps.get('wait-demo', 0):.1f} | {total:.1f} |")
-PY
+  python3 bench/images_row.py "$work/run.jsonl" "$label"
 }
 
 {
-  echo "| how the images reach the nodes | image steps (s) | wait-cilium (s) | wait-demo (s) | from nothing to green, and deleted (s) |"
-  echo "|---|---|---|---|---|"
+  echo "| how the images reach the nodes | image steps (s) | wait-cilium (s) | wait-demo (s) | to the NodePort (s) | to green: every proof (s) |"
+  echo "|---|---|---|---|---|---|"
+  seed=$(bash bench/seed/time.sh "$node" "${images[*]}" "$work/seed.log")
+  kind delete cluster --name cilium-kubeproxy-replacement-ebpf >/dev/null 2>&1
+  echo "| the seed's script (kind load), the reference | | | | $seed | |"
+  docker tag "$full" "$agent"
+  run "kindLoad, the agent as Debian installs it"
+  docker tag "$agent-slim-kept" "$agent"
   run "kindLoad"
   run "registry, cold (push, then pulls)" --vars-file playbooks/vars/lab-registry.yaml
-  run "registry, warm (a second cluster)" --vars-file playbooks/vars/lab-registry.yaml --var cluster=cilium-kpr-second
+  run "registry, warm (a second cluster)" --vars-file playbooks/vars/lab-registry.yaml --var cluster=cilium-kpr-ebpf-second
+  run "node image with the images in it" --var "nodeImage=$prebaked" --var imageSource=nodeImage
 } > "$work/table"
 cat "$work/table"
-python3 - bench/RESULTS.md "$work/table" "$(date -u '+%Y-%m-%d %H:%M')" <<'PY' | python3 bench/write_section.py bench/RESULTS.md images
-import re, sys
-path, table, when = sys.argv[1], open(sys.argv[2]).read(), sys.argv[3]
+python3 - "$work/table" "$(date -u '+%Y-%m-%d %H:%M')" "$sizes" "$prebake_took" <<'PY' | python3 bench/write_section.py bench/RESULTS.md images
+import sys
+table, when, sizes, prebake = open(sys.argv[1]).read(), sys.argv[2], sys.argv[3], sys.argv[4]
 section = f"""<!-- images: bench/images.sh writes this section -->
 ## 9. How the lab's images reach the nodes
 
-`bash bench/images.sh` ({when} UTC): `playbooks/kpr.yaml` from nothing with the lab's vars,
-three nodes, the cluster deleted after; the lab's images are 972 MB (the agent's 800 MB).
-kindLoad streams every image into every node (`load-images`); the registry path pushes them
-once to a local registry next to the nodes (`registry`, `push-images`), and each node pulls
-what it lacks while the agents start, inside `wait-cilium`.
+`bash bench/images.sh` ({when} UTC): `playbooks/kpr-ebpf.yaml` from nothing with the lab's
+vars, three nodes, the cluster deleted after each run; {sizes}. kindLoad streams every image
+into every node (`load-images`); the registry path pushes them once to a local registry next to
+the nodes (`registry`, `push-images`), and each node pulls what it lacks while the agents
+start, inside `wait-cilium`; the node image with the images in it
+(`hack/lab/node-with-images.sh`, built once in {prebake} s) moves nothing at all. "To the
+NodePort" is where the seed's script stops (its demo answers); "to green" is the playbook's
+verdict, every proof run.
 
 {table}
 <!-- /images -->

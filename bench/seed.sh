@@ -11,11 +11,7 @@ log() { printf 'seed: %s\n' "$*" >&2; }
 
 servers=$(bash hack/testenv.sh up)
 eval "$servers"
-bin=${XDG_CACHE_HOME:-$HOME/.cache}/kindlab-bench/bin
-[[ -x $bin/kind ]] || GOBIN=$bin go install "sigs.k8s.io/kind@$(go list -m -f '{{.Version}}' sigs.k8s.io/kind)"
-[[ -x $bin/helm ]] || GOBIN=$bin go install "helm.sh/helm/v4/cmd/helm@$(go list -m -f '{{.Version}}' helm.sh/helm/v4)"
-kube=$(bash hack/kube-build.sh kubectl)
-export PATH=$bin:$kube:$PATH
+PATH=$(bash bench/seed/tools.sh):$PATH
 node_image=$(bash hack/lab/build.sh)
 images=$(bash hack/lab/cilium-build.sh)
 work=$(mktemp -d)
@@ -24,23 +20,8 @@ export KUBECONFIG=$work/kubeconfig XDG_STATE_HOME=$work/state
 cluster=cilium-kubeproxy-replacement-ebpf
 trap 'kind delete cluster --name $cluster >/dev/null 2>&1 || true' EXIT
 
-now() { date +%s.%N; }
-since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$1" "$(now)"; }
-
 seed_run() {
-  kind delete cluster --name $cluster >/dev/null 2>&1 || true
-  local start ip
-  start=$(now)
-  NODE_IMAGE=$node_image LAB_IMAGES=$images CILIUM_CHART=$root/../shared/charts/cilium-1.20.0.tgz \
-    bash bench/seed/kpr-ebpf.sh > "$work/seed-$1.log" 2>&1
-  kubectl apply -f bench/seed/cni-demo.yaml >> "$work/seed-$1.log" 2>&1
-  ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$cluster-worker")
-  for _ in $(seq 1200); do
-    curl -sf --max-time 2 "http://$ip:32000/" >/dev/null && { since "$start"; return; }
-    sleep 0.5
-  done
-  log "the seed's NodePort never answered; see $work/seed-$1.log"
-  exit 1
+  bash bench/seed/time.sh "$node_image" "$images" "$work/seed-$1.log"
 }
 
 playbook_run() {

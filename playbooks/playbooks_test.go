@@ -61,7 +61,7 @@ func TestVerdictFailsWhenNoCheckRan(t *testing.T) {
 // --start-at and --only use these ids, README's mode table and docs/lab.md name the proofs by
 // them, and the verdict reads them: they are part of the playbooks' interface.
 func TestStepIDsAreStable(t *testing.T) {
-	want := []string{"create-cluster", "untaint", "install-cilium", "node-tools", "wait-cilium", "demo", "cilium-config"}
+	want := []string{"create-cluster", "untaint", "install-cilium", "node-tools", "demo", "wait-cilium", "cilium-config"}
 	proofs := []string{"assert-evidence", "assert-config", "assert-status", "assert-host-routing", "assert-kube-proxy", "assert-iptables", "assert-lb", "assert-pod-ping", "assert-nodeport",
 		"assert-connectivity", "assert-path-clusterip", "assert-path-service", "assert-path-masquerade", "assert-path-routing"}
 	want = append(append(want, proofs...), "verdict")

@@ -1,16 +1,24 @@
 package steps_test
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kindlab/playbook/engine"
 	"github.com/kindlab/playbook/internal/testenv"
+	"github.com/kindlab/playbook/steps"
 	"github.com/moby/moby/client"
 )
 
@@ -153,4 +161,64 @@ func TestRegistryErrors(t *testing.T) {
 	if r.err == nil || !strings.Contains(r.err.Error(), "is there as cache of http://"+base+":5000, not as registry") {
 		t.Errorf("err = %v", r.err)
 	}
+}
+
+// A long push says how far it got: lines of megabytes sent, never going back, up to about the
+// image's size. The image is 24 MB of random bytes, so that compression cannot hide it.
+func TestRegistryPushSaysHowFarItGot(t *testing.T) {
+	image := testenv.RegistryImage(t)
+	netName, port := registryNet(t)
+	name := testenv.Name(t, "reg")
+	removeContainer(t, name)
+	big := randomImage(t, 24<<20)
+	defer steps.SetPushProgressEvery(time.Millisecond)()
+	r := runPlaybook(t, "steps:\n"+
+		"  - {name: registry, id: registry, registry: {name: "+name+", image: "+image+", port: "+strconv.Itoa(port)+", network: "+netName+"}}\n"+
+		"  - {name: push, registryPush: {address: '${{ steps.registry.outputs.address }}', images: ["+big+"]}}\n")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	var sent []int
+	for _, e := range r.events {
+		if e.Type != engine.StepOutput || e.Step != "push" {
+			continue
+		}
+		var mb int
+		if _, err := fmt.Sscanf(e.Line[strings.LastIndex(e.Line, ": ")+2:], "%d MB sent so far", &mb); err == nil {
+			sent = append(sent, mb)
+		}
+	}
+	if len(sent) < 2 || !slices.IsSorted(sent) || sent[len(sent)-1] < 16 || sent[len(sent)-1] > 26 {
+		t.Errorf("progress lines say %v MB, want at least two, rising, up to about 24", sent)
+	}
+}
+
+// randomImage imports a one-layer image holding size random bytes into the engine, removed
+// when the test ends.
+func randomImage(t *testing.T, size int) string {
+	t.Helper()
+	cli := testenv.Docker(t)
+	ref := "kindlab/random:" + strings.ToLower(testenv.Name(t, "r"))
+	var layer bytes.Buffer
+	tw := tar.NewWriter(&layer)
+	tw.WriteHeader(&tar.Header{Name: "random", Mode: 0o644, Size: int64(size)})
+	if _, err := io.CopyN(tw, rand.Reader, int64(size)); err != nil {
+		t.Fatal(err)
+	}
+	tw.Close()
+	res, err := cli.ImageImport(context.Background(), client.ImageImportSource{Source: &layer, SourceName: "-"}, ref, client.ImageImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, res)
+	res.Close()
+	inspect, err := cli.ImageInspect(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// By ID with force: the tags registryPush adds go too.
+	t.Cleanup(func() {
+		cli.ImageRemove(context.Background(), inspect.ID, client.ImageRemoveOptions{Force: true, PruneChildren: true})
+	})
+	return ref
 }

@@ -14,6 +14,8 @@
 # Usage: hack/lab/cilium-build.sh   prints the three image names, one per line
 # Env:   CILIUM_VERSION (default 1.20.0: the version that runs on these machines' kernel;
 #        1.13's agent needs /proc/modules, which a kernel without modules lacks)
+#        CILIUM_AGENT_FULL=1: the agent with its whole Debian root filesystem, as
+#        kindlab/cilium:vVERSION-full (bench/images.sh measures what leaving things out gives)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 CILIUM_VERSION=${CILIUM_VERSION:-1.20.0}
@@ -21,6 +23,7 @@ version=v${CILIUM_VERSION#v}
 log() { printf 'lab cilium: %s\n' "$*" >&2; }
 
 agent=kindlab/cilium:$version
+[[ ${CILIUM_AGENT_FULL:-0} == 1 ]] && agent=$agent-full
 operator=kindlab/cilium-operator-generic:$version
 demo=kindlab/busybox:lab
 inputs_hash=$(cat "$here/cilium-build.sh" "$here/cilium-bins.sh" "$here/rootfs.sh" | sha256sum | cut -c1-12)
@@ -80,6 +83,29 @@ minimal_etc() {
   printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n' > "$1/etc/passwd"
   printf 'root:x:0:\nnobody:x:65534:\n' > "$1/etc/group"
 }
+
+# What the agent never uses, left out of its image (187 of the root filesystem's 545 MB): it
+# compiles its BPF programs with `clang -nostdinc --target=bpf -c`, so no C library headers,
+# GCC, linker, static library or sanitizer runtime; clang links libclang-cpp and libLLVM, not
+# libclang's C API; and no one reads the documentation, manual pages or translations in a
+# node. CILIUM_AGENT_FULL=1 keeps them (kindlab/cilium:vVERSION-full), for bench/images.sh.
+unused_by_the_agent=(
+  './usr/share/locale/*' './usr/share/doc/*' './usr/share/man/*' './usr/share/info/*'
+  './usr/include/*' './usr/lib/gcc/*' './usr/bin/x86_64-linux-gnu-*'
+  './usr/lib/x86_64-linux-gnu/*.a' './usr/lib/x86_64-linux-gnu/lib*san.so*'
+  './usr/lib/x86_64-linux-gnu/libclang-19.so*' './usr/lib/x86_64-linux-gnu/libgprofng*'
+  './usr/lib/x86_64-linux-gnu/libbfd*' './usr/lib/x86_64-linux-gnu/libctf*'
+  './usr/lib/x86_64-linux-gnu/libopcodes*' './usr/lib/x86_64-linux-gnu/libsframe*'
+)
+if [[ ${CILIUM_AGENT_FULL:-0} != 1 ]]; then
+  slim=${rootfs%.tar}-slim.tar
+  if [[ ! -f $slim ]]; then
+    cp "$rootfs" "$slim.part"
+    tar --wildcards --delete -f "$slim.part" "${unused_by_the_agent[@]}"
+    mv "$slim.part" "$slim"
+  fi
+  rootfs=$slim
+fi
 
 # The agent: the Debian root filesystem as one imported layer (shared by every rebuild), then
 # Cilium's files where its own Dockerfile puts them.

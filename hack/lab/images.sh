@@ -93,19 +93,6 @@ docker exec "$build" bash -euc '
 ' >/dev/null 2>&1
 
 log "pre-loading ${#wanted[@]} images into the node's containerd"
-docker exec -d "$build" containerd
-for _ in $(seq 100); do docker exec "$build" ctr version >/dev/null 2>&1 && break; sleep 0.2; done
-# Unpacked later, at first use, on the node's /var volume: overlayfs cannot unpack here.
-docker save "${wanted[@]}" | docker exec -i "$build" ctr --namespace=k8s.io images import --no-unpack --all-platforms - >/dev/null
-docker exec "$build" bash -c 'pkill -x containerd; while pgrep -x containerd >/dev/null; do sleep 0.1; done; rm -rf /run/containerd /tmp/* /var/log/*'
-
-docker commit "$build" "$node_image" >/dev/null
-# commit cannot set a stop signal, so a one-line build does the image settings. systemd halts
-# on SIGRTMIN+3; SIGTERM would make it re-execute itself.
-printf '%s\n' "FROM $node_image" 'ENV container=docker' 'STOPSIGNAL SIGRTMIN+3' \
-  'ENTRYPOINT ["/usr/local/bin/entrypoint"]' 'CMD []' |
-  DOCKER_BUILDKIT=0 docker build -q -t "$node_image" - >/dev/null 2>"$work/build.log" || {
-  cat "$work/build.log" >&2
-  exit 1
-}
+bash "$here/preload.sh" "$build" "${wanted[@]}"
+bash "$here/commit-node.sh" "$build" "$node_image"
 log "$node_image: $(docker image inspect -f '{{.Size}}' "$node_image" | numfmt --to=iec)"
