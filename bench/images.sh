@@ -52,9 +52,9 @@ run() { # label, then extra playbook arguments
   kind delete cluster --name cilium-kubeproxy-replacement-ebpf >/dev/null 2>&1
   echo "| the seed's script (kind load), the reference | | | | $seed | |"
   docker tag "$full" "$agent"
-  run "kindLoad, the agent as Debian installs it"
+  run "kindLoad, the agent as Debian installs it" --var imageSource=kindLoad
   docker tag "$agent-slim-kept" "$agent"
-  run "kindLoad"
+  run "kindLoad" --var imageSource=kindLoad
   run "registry, cold (push, then pulls)" --vars-file playbooks/vars/lab-registry.yaml
   run "registry, warm (a second cluster)" --vars-file playbooks/vars/lab-registry.yaml --var cluster=cilium-kpr-ebpf-second
   run "node image with the images in it" --var "nodeImage=$prebaked" --var imageSource=nodeImage
@@ -72,8 +72,9 @@ into every node (`load-images`); the registry path pushes them once to a local r
 the nodes (`registry`, `push-images`), and each node pulls what it lacks while the agents
 start, inside `wait-cilium`; the node image with the images in it
 (`hack/lab/node-with-images.sh`, built once in {prebake} s) moves nothing at all. "To the
-NodePort" is where the seed's script stops (its demo answers); "to green" is the playbook's
-verdict, every proof run.
+NodePort" is where the seed's script stops (its demo answers, nothing checked); a playbook's
+`assert-nodeport` comes after every read and probe, so there it is within a second of "to
+green", the verdict with every proof run.
 
 {table}
 <!-- /images -->

@@ -27,7 +27,7 @@ seed_run() {
 playbook_run() {
   kind delete cluster --name $cluster >/dev/null 2>&1 || true
   "$work/playbook" run playbooks/kpr-ebpf.yaml --vars-file playbooks/vars/lab.yaml \
-    --var "nodeImage=$node_image" --var recreate=true -o json > "$work/playbook-$1.json" || true
+    --var "nodeImage=$node_image" --var imageSource=kindLoad --var recreate=true -o json > "$work/playbook-$1.json" || true
   # The same point as the seed's: the step that asks the demo's NodePort from the host.
   python3 - "$work/playbook-$1.json" <<'PY'
 import json, sys

@@ -114,6 +114,8 @@ func (c *compiler) step(plan *Plan, ms *model.Step, order int) *Step {
 	}
 	s.Type = typeKey.Value
 	s.plugin, _ = lookupPlugin(s.Type)
+	// An assert proves something unless it says it does not (a guard on the vars).
+	s.Proof = s.Type == "assert"
 	if loop := ms.Value("loop"); loop != nil {
 		s.loop = sc.loop(loop)
 	}

@@ -53,7 +53,7 @@ type Event struct {
 	ID        string            `json:"id,omitempty"`
 	StepType  string            `json:"stepType,omitempty"`
 	Finally   bool              `json:"finally,omitempty"`
-	Proof     bool              `json:"proof,omitempty"`     // a proof step (proof: true, or an assert): reports compare it
+	Proof     bool              `json:"proof,omitempty"`     // a proof step (proof: true, or an assert without proof: false): reports compare it
 	Index     int               `json:"index,omitempty"`     // 1-based position among the selected main steps, or among the finally steps
 	Total     int               `json:"total,omitempty"`     // main steps (a finally step: finally steps)
 	Cleanup   int               `json:"cleanup,omitempty"`   // run-started: how many finally steps

@@ -221,7 +221,7 @@ var StepKeyDocs = []ParamDoc{
 		Keys: paramDocs(reflect.TypeOf(Retry{}))},
 	{Key: "timeout", Type: "duration", Doc: "for the whole step, retries included"},
 	{Key: "ignoreErrors", Type: "bool", Doc: "report a failure and go on with the run"},
-	{Key: "proof", Type: "bool", Doc: "a step whose outcome proves something: a row of the comparison of a job's cells, as every assert is"},
+	{Key: "proof", Type: "bool", Doc: "a step whose outcome proves something: a row of the comparison of a job's cells, as every assert is unless it says proof: false"},
 }
 
 // Plugins documents every registered step type, sorted by name.

@@ -326,7 +326,7 @@ func (r *runner) baseEvent(s *Step) Event {
 		total = len(r.plan.Finally)
 	}
 	return Event{Playbook: r.plan.Name, Step: s.Name, ID: s.ID, StepType: s.Type, Finally: s.Finally, Index: r.position[s], Total: total,
-		Proof: s.Proof || s.Type == "assert"}
+		Proof: s.Proof}
 }
 
 // checkSecrets fails a run whose secrets are not all set.

@@ -23,12 +23,23 @@ const labVars = "vars/lab.yaml"
 
 // labVarFiles are a mode's lab vars. kpr-ebpf's cluster takes the lab's images from the local
 // registry (vars/lab-registry.yaml), so that every lab run goes that way too; the other modes
-// stream them into their nodes with kindLoad.
+// go the lab's default way: the images are in the node image already.
 func labVarFiles(mode string) []string {
 	if mode == "kpr-ebpf" {
 		return []string{labVars, "vars/lab-registry.yaml"}
 	}
 	return []string{labVars}
+}
+
+// labNodeImages are the lab's two node images: without Cilium's images (the registry's nodes
+// pull them) and with them (the lab's default).
+type labNodeImages struct{ plain, withCilium string }
+
+func (l labNodeImages) forMode(mode string) string {
+	if mode == "kpr-ebpf" {
+		return l.plain
+	}
+	return l.withCilium
 }
 
 // seedCluster is each mode's cluster, as the seed named it.
@@ -78,6 +89,7 @@ func TestCiliumLab(t *testing.T) {
 	image := testenv.LabImage(t)
 	testenv.CiliumImages(t)
 	testenv.RegistryImage(t)
+	images := labNodeImages{plain: image, withCilium: testenv.LabImageWithCilium(t)}
 	cli := testenv.Docker(t)
 	t.Setenv("XDG_STATE_HOME", t.TempDir())
 	timings := &labTimings{}
@@ -85,12 +97,12 @@ func TestCiliumLab(t *testing.T) {
 
 	// The job builds one cluster at a time: each mode's cluster is checked, then deleted, before
 	// the next cell starts (this machine does not hold three clusters at once).
-	runModesAsJob(t, image, func(mode string, fresh labRun) {
+	runModesAsJob(t, images, func(mode string, fresh labRun) {
 		t.Run(mode, func(t *testing.T) {
 			name := seedCluster[mode]
 			// Whatever happens here, this mode's cluster is gone before the next mode's checks.
 			t.Cleanup(func() { testenv.DeleteKindCluster(t, name) })
-			vars := []string{"nodeImage=" + image}
+			vars := []string{"nodeImage=" + images.forMode(mode)}
 			if fresh.err != nil {
 				t.Fatalf("%s from nothing: %v", mode, fresh.err)
 			}
@@ -131,14 +143,15 @@ func TestCiliumLab(t *testing.T) {
 		})
 	})
 
-	// The fourth kind, on a cluster of its own: the agent's image is not in the nodes, so the
-	// agents never start, and waiting for them fails, naming them and why.
+	// The fourth kind, on a cluster of its own: the agent's image is not in the nodes (kindLoad
+	// loads the other two), so the agents never start, and waiting for them fails, naming them
+	// and why.
 	t.Run("kpr fails at waitFor", func(t *testing.T) {
 		name := "kindlab-no-agent-image"
 		t.Cleanup(func() { testenv.DeleteKindCluster(t, name) })
 		failure := labFailure{kind: "waitFor", step: "wait-cilium", says: []string{"cilium", "ErrImageNeverPull"}}
 		r := runMode(t, "kpr", []string{"nodeImage=" + image, "cluster=" + name, "recreate=true", "cleanup=true",
-			"ciliumWaitTimeout=45s", "localImages=[kindlab/cilium-operator-generic:v1.20.0, kindlab/busybox:lab]"}, engine.RunOptions{})
+			"imageSource=kindLoad", "ciliumWaitTimeout=45s", "localImages=[kindlab/cilium-operator-generic:v1.20.0, kindlab/busybox:lab]"}, engine.RunOptions{})
 		checkLabFailure(t, cli, r, name, failure)
 	})
 }
@@ -231,7 +244,7 @@ func (r labRun) finished(idOrName string) (engine.Event, bool) {
 
 // runModesAsJob builds the three modes' clusters as one job would (playbook run
 // playbooks/modes.yaml --html --junit): one cell at a time, the reports over every cell.
-func runModesAsJob(t *testing.T, image string, checkMode func(mode string, fresh labRun)) {
+func runModesAsJob(t *testing.T, images labNodeImages, checkMode func(mode string, fresh labRun)) {
 	t.Helper()
 	dir := os.Getenv("PLAYBOOK_LAB_REPORTS")
 	if dir == "" {
@@ -244,7 +257,7 @@ func runModesAsJob(t *testing.T, image string, checkMode func(mode string, fresh
 	logs := map[string]*strings.Builder{}
 	var cells []job.Cell
 	for _, mode := range modes {
-		pb, err := engine.Load(mode+".yaml", engine.LoadOptions{VarsFiles: labVarFiles(mode), Vars: []string{"nodeImage=" + image, "recreate=true"}})
+		pb, err := engine.Load(mode+".yaml", engine.LoadOptions{VarsFiles: labVarFiles(mode), Vars: []string{"nodeImage=" + images.forMode(mode), "recreate=true"}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -55,7 +55,7 @@ func (c *Comparison) Handle(e engine.Event) {
 		if !slices.Contains(r.Observed, e.Line) {
 			r.Observed = append(r.Observed, e.Line)
 		}
-	case e.Type == engine.StepFinished && (e.Proof || e.StepType == "assert") && !e.Finally:
+	case e.Type == engine.StepFinished && e.Proof && !e.Finally:
 		r := c.result(e, cell)
 		r.Status, r.Error = e.Status, e.Error
 	}

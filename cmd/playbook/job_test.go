@@ -199,7 +199,8 @@ func TestJobResumesEachCell(t *testing.T) {
 func TestJobFromAMatrixFile(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
-	cellPlaybook(t, dir, "mode", "iptables", "  - {name: reach, id: check-reach, proof: true, exec: {argv: ['true']}}\n")
+	cellPlaybook(t, dir, "mode", "iptables", "  - {name: reach, id: check-reach, proof: true, exec: {argv: ['true']}}\n"+
+		"  - {name: guard, id: vars-guard, proof: false, assert: {that: ['true']}}\n")
 	matrix := filepath.Join(dir, "matrix.yaml")
 	os.WriteFile(matrix, []byte("apiVersion: playbook/v1\nkind: Matrix\nname: m\nplaybooks: [mode.yaml]\n"+
 		"matrix:\n  mode: [iptables, BPF]\n  include: [{playbook: mode.yaml, mode: nftables}]\n"), 0o644)
@@ -214,6 +215,9 @@ func TestJobFromAMatrixFile(t *testing.T) {
 	rows := strings.Join(strings.Fields(stdout[strings.Index(stdout, "\nproof "):]), " ")
 	if !strings.Contains(rows, "proof mode mode=iptables mode mode=BPF mode mode=nftables check-reach ✓ ✓ ✓ assert-mode ✓ iptables ✗ BPF ✗ nftables") {
 		t.Errorf("the table: %s", rows)
+	}
+	if strings.Contains(rows, "vars-guard") {
+		t.Errorf("an assert with proof: false is a row of the table: %s", rows)
 	}
 	xml, _ := os.ReadFile(junit)
 	if !strings.Contains(string(xml), `<property name="var.mode" value="BPF"></property>`) {

@@ -32,10 +32,22 @@ func RegistryImage(t testing.TB) string {
 	return strings.TrimSpace(labBuild(t, "PLAYBOOK_REGISTRY_IMAGE", "registry-build.sh", "the lab's registry image"))
 }
 
+// LabImageWithCilium returns the lab's node image with the lab's Cilium images already in its
+// containerd (hack/lab/node-with-images.sh): PLAYBOOK_LAB_IMAGE_WITH_CILIUM when set,
+// otherwise what the script builds from LabImage and CiliumImages.
+func LabImageWithCilium(t testing.TB) string {
+	t.Helper()
+	if name := os.Getenv("PLAYBOOK_LAB_IMAGE_WITH_CILIUM"); name != "" {
+		return name
+	}
+	args := append([]string{LabImage(t)}, CiliumImages(t)...)
+	return strings.TrimSpace(labBuild(t, "PLAYBOOK_LAB_IMAGE_WITH_CILIUM", "node-with-images.sh", "the lab's node image with Cilium's images", args...))
+}
+
 // labBuild gives the names a hack/lab script prints, or env's value when it is set. A cold
 // build takes tens of minutes, so on a laptop the test skips unless PLAYBOOK_LAB=1; in CI it
 // always runs, and fails when the script fails.
-func labBuild(t testing.TB, env, script, what string) string {
+func labBuild(t testing.TB, env, script, what string, args ...string) string {
 	t.Helper()
 	if names := os.Getenv(env); names != "" {
 		return names
@@ -44,7 +56,7 @@ func labBuild(t testing.TB, env, script, what string) string {
 		t.Skipf("set PLAYBOOK_LAB=1 (hack/lab/test.sh) to build %s and run kind clusters from it", what)
 	}
 	Docker(t)
-	cmd := exec.Command("bash", filepath.Join(repoRoot(t), "hack", "lab", script))
+	cmd := exec.Command("bash", append([]string{filepath.Join(repoRoot(t), "hack", "lab", script)}, args...)...)
 	cmd.Env = buildEnv()
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
