@@ -26,9 +26,9 @@ docker rm -f kind-registry >/dev/null 2>&1 || true
 size() { docker image inspect -f '{{.Size}}' "$1" | numfmt --to=si --suffix=B; }
 sizes="the agent image: $(size "$full") as Debian installs it, $(size "$agent") without what it never uses"
 
-# The node image with the images in it, built from scratch here, and timed.
-prebaked=$(bash hack/lab/node-with-images.sh "$node" "${images[@]}" 2>/dev/null)
-docker rmi "$prebaked" >/dev/null
+# The node image with the images in it, built from scratch here (any earlier one removed),
+# and timed.
+docker images -q --filter "reference=$node-with-*" | sort -u | xargs -r docker rmi -f >/dev/null
 started=$(date +%s.%N)
 prebaked=$(bash hack/lab/node-with-images.sh "$node" "${images[@]}")
 prebake_took=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$started" "$(date +%s.%N)")

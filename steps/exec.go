@@ -188,10 +188,26 @@ func groupAlive(group int) bool { return syscall.Kill(-group, 0) == nil }
 // outlives kill() by a while. A cancelled step returns only when its processes are gone.
 func killGroupAndWait(group int) {
 	_ = syscall.Kill(-group, syscall.SIGKILL)
-	deadline := time.Now().Add(5 * time.Second)
-	for groupAlive(group) && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	awaitGroupGone(context.Background(), group, 5*time.Second)
+}
+
+// awaitGroupGone reports whether the group is gone within the time given (false when ctx
+// ends first).
+func awaitGroupGone(ctx context.Context, group int, within time.Duration) bool {
+	deadline := time.NewTimer(within)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for groupAlive(group) {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-deadline.C:
+			return false
+		case <-tick.C:
+		}
 	}
+	return true
 }
 
 // stopGroup ends what a step left behind: SIGTERM, then SIGKILL after the grace period, or at
@@ -201,20 +217,8 @@ func stopGroup(ctx context.Context, group int) {
 		return
 	}
 	_ = syscall.Kill(-group, syscall.SIGTERM)
-	deadline := time.NewTimer(killGrace)
-	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for groupAlive(group) {
-		select {
-		case <-ctx.Done():
-			_ = syscall.Kill(-group, syscall.SIGKILL)
-			return
-		case <-deadline.C:
-			_ = syscall.Kill(-group, syscall.SIGKILL)
-			return
-		case <-tick.C:
-		}
+	if !awaitGroupGone(ctx, group, killGrace) {
+		_ = syscall.Kill(-group, syscall.SIGKILL)
 	}
 }
 

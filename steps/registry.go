@@ -57,6 +57,9 @@ func init() {
 			if p.Port < 0 || p.Port > 65535 {
 				return engine.Errorf("port", "want a port number, got %d", p.Port)
 			}
+			if _, err := proxyHost(p.Proxy); err != nil {
+				return engine.Errorf("proxy", "%v", err)
+			}
 			return nil
 		},
 		Run: runRegistry,
@@ -64,10 +67,8 @@ func init() {
 }
 
 func runRegistry(ctx context.Context, rt *engine.Runtime, p *registryParams) (map[string]any, error) {
-	name, port, netName := cmp.Or(p.Name, "kind-registry"), p.Port, cmp.Or(p.Network, "kind")
-	if port == 0 {
-		port = 5001
-	}
+	name, port, netName := cmp.Or(p.Name, "kind-registry"), cmp.Or(p.Port, 5001), cmp.Or(p.Network, "kind")
+	address, endpoint := "127.0.0.1:"+strconv.Itoa(port), "http://"+name+":5000"
 	cli, err := docker.Client(rt)
 	if err != nil {
 		return nil, err
@@ -104,21 +105,16 @@ func runRegistry(ctx context.Context, rt *engine.Runtime, p *registryParams) (ma
 	if err := joinNetwork(ctx, cli, name, netName); err != nil {
 		return nil, err
 	}
-	if err := waitRegistry(ctx, cli, name, "127.0.0.1:"+strconv.Itoa(port)); err != nil {
+	if err := waitRegistry(ctx, cli, name, address); err != nil {
 		if created {
 			_, _ = cli.ContainerRemove(context.WithoutCancel(ctx), name, client.ContainerRemoveOptions{Force: true})
 			return nil, fmt.Errorf("the registry %q (removed again): %w", name, err)
 		}
 		return nil, fmt.Errorf("the registry %q: %w", name, err)
 	}
-	address, endpoint := "127.0.0.1:"+strconv.Itoa(port), "http://"+name+":5000"
 	host := address
 	if p.Proxy != "" {
-		u, err := url.Parse(p.Proxy)
-		if err != nil || u.Host == "" {
-			return nil, fmt.Errorf("proxy %q is not a registry URL (https://host)", p.Proxy)
-		}
-		host = u.Host
+		host, _ = proxyHost(p.Proxy) // checked by Validate
 	}
 	if p.Cluster != "" {
 		if err := wireCluster(ctx, rt, p, host, endpoint); err != nil {
@@ -221,6 +217,18 @@ func lastWords(ctx context.Context, cli *client.Client, name string) string {
 		}
 	}
 	return said
+}
+
+// proxyHost is the host of a cache's remote registry URL, which the nodes' images name.
+func proxyHost(proxy string) (string, error) {
+	if proxy == "" {
+		return "", nil
+	}
+	u, err := url.Parse(proxy)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return "", fmt.Errorf("%q is not a registry URL (https://host)", proxy)
+	}
+	return u.Host, nil
 }
 
 // registryKind is what the label records: a plain registry, or the cache of a remote one.

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -221,4 +223,18 @@ func randomImage(t *testing.T, size int) string {
 		cli.ImageRemove(context.Background(), inspect.ID, client.ImageRemoveOptions{Force: true, PruneChildren: true})
 	})
 	return ref
+}
+
+// A proxy that is no registry URL is bad input: refused at load, with its place, before a
+// container is made.
+func TestRegistryProxyMustBeAURL(t *testing.T) {
+	for _, proxy := range []string{"nowhere:5000", "ftp://host", "https://"} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "pb.yaml")
+		os.WriteFile(path, []byte("apiVersion: playbook/v1\nkind: Playbook\nname: t\nsteps:\n  - {name: cache, registry: {image: r, proxy: '"+proxy+"'}}\n"), 0o644)
+		_, err := engine.Load(path, engine.LoadOptions{})
+		if err == nil || !strings.Contains(err.Error(), "pb.yaml:5:") || !strings.Contains(err.Error(), "is not a registry URL") {
+			t.Errorf("proxy %q: err = %v", proxy, err)
+		}
+	}
 }
