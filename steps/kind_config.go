@@ -53,6 +53,7 @@ type kindClusterSpec struct {
 	Networking              kindNetworking    `yaml:"networking" doc:"the cluster network: CNI, kube-proxy mode, subnets, API server address"`
 	RegistryMirrors         map[string]string `yaml:"registryMirrors" doc:"registry host -> mirror endpoint; becomes a containerd config patch"`
 	ContainerdConfigPatches []string          `yaml:"containerdConfigPatches" doc:"containerd config patches (TOML)"`
+	KubeadmConfigPatches    []string          `yaml:"kubeadmConfigPatches" doc:"kubeadm config patches (YAML), each naming the config it changes by kind (and apiVersion, to change only that version)"`
 	ExtraPortMappings       []kindPortMapping `yaml:"extraPortMappings" doc:"host ports forwarded to the first control-plane node"`
 	Raw                     map[string]any    `yaml:"raw" doc:"a kind Cluster config document to start from; the fields above are applied over it"`
 }
@@ -120,6 +121,12 @@ func kindConfig(s *kindClusterSpec) (*v1alpha4.Cluster, error) {
 		return nil, err
 	}
 	cfg.ContainerdConfigPatches = append(cfg.ContainerdConfigPatches, s.ContainerdConfigPatches...)
+	for i, patch := range s.KubeadmConfigPatches {
+		if err := checkKubeadmPatch(patch); err != nil {
+			return nil, engine.Errorf(fmt.Sprintf("kubeadmConfigPatches[%d]", i), "%v", err)
+		}
+	}
+	cfg.KubeadmConfigPatches = append(cfg.KubeadmConfigPatches, s.KubeadmConfigPatches...)
 	if len(s.RegistryMirrors) > 0 {
 		cfg.ContainerdConfigPatches = append(cfg.ContainerdConfigPatches, mirrorPatches(s.RegistryMirrors)...)
 	} else {
@@ -128,6 +135,26 @@ func kindConfig(s *kindClusterSpec) (*v1alpha4.Cluster, error) {
 		cfg.ContainerdConfigPatches = append(cfg.ContainerdConfigPatches, hostsDirPatch)
 	}
 	return cfg, nil
+}
+
+var kubeadmKinds = []string{"ClusterConfiguration", "InitConfiguration", "JoinConfiguration", "KubeletConfiguration", "KubeProxyConfiguration"}
+
+// checkKubeadmPatch refuses what kind would only find when kubeadm runs, minutes later: a
+// patch that is no YAML mapping, or one without the kind of config it changes, which kind
+// then applies to none of them without a word.
+func checkKubeadmPatch(patch string) error {
+	var doc map[string]any
+	if err := yaml.Unmarshal([]byte(patch), &doc); err != nil {
+		return fmt.Errorf("not a YAML mapping: %v", err)
+	}
+	kind, _ := doc["kind"].(string)
+	if kind == "" {
+		return fmt.Errorf("names no kind: the config it changes, one of %s", strings.Join(kubeadmKinds, ", "))
+	}
+	if !slices.Contains(kubeadmKinds, kind) {
+		return fmt.Errorf("kind must be one of %s, got %q%s", strings.Join(kubeadmKinds, ", "), kind, didYouMean(kind, kubeadmKinds))
+	}
+	return nil
 }
 
 // hostsDirPatch points containerd's CRI registry at per-host hosts.toml files.

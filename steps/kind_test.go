@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +83,9 @@ func TestKindConfigErrors(t *testing.T) {
 		{"name: x\nnodes: [{role: worker}]\n", "nodes: a cluster needs a control-plane node"},
 		{"name: x\nnetworking: {kubeProxyMode: nnoe}\n", `networking.kubeProxyMode: must be one of iptables, ipvs, nftables, none, got "nnoe"; did you mean "none"?`},
 		{"name: x\nnetworking: {podSubnet: 10.0.0.0}\n", `networking.podSubnet: "10.0.0.0" is not a CIDR`},
+		{"name: x\nkubeadmConfigPatches: [\"controllerManager: {extraArgs: {leader-elect: 'false'}}\"]\n", `kubeadmConfigPatches[0]: names no kind: the config it changes, one of ClusterConfiguration, InitConfiguration, JoinConfiguration, KubeletConfiguration, KubeProxyConfiguration`},
+		{"name: x\nkubeadmConfigPatches: [\"kind: ClusterConfiguraton\"]\n", `kubeadmConfigPatches[0]: kind must be one of ClusterConfiguration, InitConfiguration, JoinConfiguration, KubeletConfiguration, KubeProxyConfiguration, got "ClusterConfiguraton"; did you mean "ClusterConfiguration"?`},
+		{"name: x\nkubeadmConfigPatches: [\"- kind: ClusterConfiguration\"]\n", "kubeadmConfigPatches[0]: not a YAML mapping: yaml: unmarshal errors:\n  line 1: cannot unmarshal !!seq into map[string]interface {}"},
 		{"name: x\nraw: {networking: {disableDefaultCNl: true}}\n", `raw: not a kind Cluster config: error unmarshaling JSON: while decoding JSON: json: unknown field "disableDefaultCNl"`},
 	}
 	for _, tc := range cases {
@@ -89,6 +93,20 @@ func TestKindConfigErrors(t *testing.T) {
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("%s: err = %v\nwant %s", tc.params, err, tc.want)
 		}
+	}
+}
+
+// kind applies the patches to kubeadm's config; they reach it as written, after raw's.
+func TestKindConfigKubeadmPatches(t *testing.T) {
+	patch := "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\ncontrollerManager: {extraArgs: {leader-elect: \"false\"}}\n"
+	spec := decodeSpec(t, "name: x\nraw: {kubeadmConfigPatches: [\"kind: InitConfiguration\"]}\n")
+	spec.KubeadmConfigPatches = []string{patch}
+	cfg, err := kindConfig(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"kind: InitConfiguration", patch}; !slices.Equal(cfg.KubeadmConfigPatches, want) {
+		t.Errorf("patches = %q, want %q", cfg.KubeadmConfigPatches, want)
 	}
 }
 
