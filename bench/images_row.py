@@ -15,5 +15,5 @@ for e in events:
         took[key] = e.get("seconds", 0) if e.get("status") == "succeeded" else 0
         finished[key] = (at(e) - at(start)).total_seconds()
 images = sum(took.get(k, 0) for k in ("load-images", "registry", "push-images"))
-print(f"| {label} | {images:.1f} | {took.get('wait-cilium', 0):.1f} | {took.get('wait-demo', 0):.1f} "
+print(f"| {label} | {took.get('create-cluster', 0):.1f} | {images:.1f} | {took.get('wait-cilium', 0):.1f} | {took.get('wait-demo', 0):.1f} "
       f"| {finished['assert-nodeport']:.1f} | {finished['verdict']:.1f} |")

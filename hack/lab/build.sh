@@ -19,7 +19,7 @@ log() { printf 'lab: %s\n' "$*" >&2; }
 
 # The hash covers what goes into the node image, not the Cilium stages, the test scripts or
 # what derives images from the node's: changing those must not rebuild the node.
-inputs_hash=$(cd "$hack" && find lab kindlab-runc.sh kube-build.sh -type f ! -name 'cilium-*' ! -name test.sh ! -name node-with-images.sh ! -path 'lab/pausetest/*' -print0 |
+inputs_hash=$(cd "$hack" && find lab kindlab-runc.sh kube-build.sh -type f ! -name 'cilium-*' ! -name test.sh ! -name node-with-images.sh ! -name whiteouts.py ! -name '*_test.go' ! -path 'lab/pausetest/*' -print0 |
   sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)
 node_image=kindlab/node:$KUBE_VERSION-$inputs_hash
 # The version alone names the latest build, for playbooks/lab.yaml's default.

@@ -37,7 +37,9 @@ bash "$here/preload.sh" --unpack "$unpacked" "$build" "$@"
 # against 2.4 s for kind's own 439 MB. So they go into the image's own file system, read in
 # place, and /var keeps containerd's databases and a link to each. Only the layers are
 # linked, each read-only lower directory of the overlay mounts that run containers; a
-# container's writable layer is made new on the volume, where overlayfs can write.
+# container's writable layer is made new on the volume, where overlayfs can write. A lower
+# directory on the node's own overlayfs stacks two deep, which the kernel allows: tested on
+# Docker's overlay2 only.
 # The content store moves whole: containerd renames a new blob from ingest/ into blobs/.
 docker exec "$build" bash -c '
   set -euo pipefail
