@@ -211,8 +211,10 @@ func TestKindLoadNeedsACluster(t *testing.T) {
 func TestKindE2E(t *testing.T) {
 	imageParam := ""
 	if os.Getenv("PLAYBOOK_E2E") == "" || os.Getenv("PLAYBOOK_LAB_IMAGE") != "" {
-		// The lab's image has no default CNI: kindnet is not on the Go module proxy.
-		imageParam = ", image: " + testenv.LabImage(t) + ", networking: {disableDefaultCNI: true}"
+		// The lab's image has no default CNI: kindnet is not on the Go module proxy. The one
+		// with Cilium's images keeps containerd's content store and layers outside /var
+		// (hack/lab/node-with-images.sh): kindLoad must still import, and unpack, into it.
+		imageParam = ", image: " + testenv.LabImageWithCilium(t) + ", networking: {disableDefaultCNI: true}"
 	}
 	cli := testenv.Docker(t)
 	image := testenv.Image(t, cli)
