@@ -3,9 +3,12 @@
 package lab_test
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -98,5 +101,63 @@ func TestPreloadLeavesPackedALayerThatDeletes(t *testing.T) {
 		"containerd --root "+unpackRoot+" & until ctr version >/dev/null 2>&1; do sleep 0.2; done; ctr -n k8s.io images ls -q")
 	if !strings.Contains(images, deleting) {
 		t.Errorf("the image is not in containerd at all:\n%s", images)
+	}
+}
+
+func tarOf(t *testing.T, files map[string][]byte, names ...string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := tar.NewWriter(&buf)
+	for _, name := range names {
+		if err := w.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(files[name]))}); err != nil {
+			t.Fatal(err)
+		}
+		w.Write(files[name])
+	}
+	w.Close()
+	return buf.Bytes()
+}
+
+// whiteouts.py sits in the pipe from docker save to containerd: it must pass every byte on,
+// name each layer that deletes files, gzip'd or not, and count a blob it cannot read (a zstd
+// layer) as one that may delete, never as clean.
+func TestWhiteoutsPassesTheStreamAndNamesDeletingLayers(t *testing.T) {
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(tarOf(t, map[string][]byte{"etc/.wh.motd": nil}, "etc/.wh.motd"))
+	zw.Close()
+	blobs := map[string][]byte{
+		"index.json":           []byte(`{"schemaVersion": 2}`),
+		"blobs/sha256/config":  []byte(`{"architecture": "amd64"}`),
+		"blobs/sha256/clean":   tarOf(t, map[string][]byte{"bin/sh": []byte("#!")}, "bin/sh"),
+		"blobs/sha256/deletes": gz.Bytes(),
+		"blobs/sha256/zstd":    append([]byte{0x28, 0xb5, 0x2f, 0xfd}, bytes.Repeat([]byte("x"), 600)...),
+		"legacy/layer.tar":     tarOf(t, map[string][]byte{"usr/.wh..wh..opq": nil}, "usr/.wh..wh..opq"),
+		"legacy/VERSION":       []byte("1.0"),
+	}
+	stream := tarOf(t, blobs, "index.json", "blobs/sha256/config", "blobs/sha256/clean", "blobs/sha256/deletes",
+		"blobs/sha256/zstd", "legacy/VERSION", "legacy/layer.tar")
+	report := filepath.Join(t.TempDir(), "report")
+	cmd := exec.Command("python3", "whiteouts.py", report)
+	cmd.Stdin = bytes.NewReader(stream)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("whiteouts.py: %v", err)
+	}
+	if !bytes.Equal(out, stream) {
+		t.Errorf("the stream came out changed: %d bytes in, %d out", len(stream), len(out))
+	}
+	got, _ := os.ReadFile(report)
+	lines := strings.Split(strings.TrimSpace(string(got)), "\n")
+	want := []string{"blobs/sha256/deletes: etc/.wh.motd",
+		"blobs/sha256/zstd: a blob this cannot read as a layer (", // then Python's words for it
+		"legacy/layer.tar: usr/.wh..wh..opq"}
+	if len(lines) != len(want) {
+		t.Fatalf("report:\n%s\nwant %d lines: %q", got, len(want), want)
+	}
+	for i, line := range lines {
+		if !strings.HasPrefix(line, want[i]) {
+			t.Errorf("report line %d: %q, want %q...", i+1, line, want[i])
+		}
 	}
 }

@@ -26,14 +26,35 @@ class Tee:
         return data
 
 
-def deletion(layer):
+class Prefixed:
+    """A stream whose first bytes were read already, to see what it is."""
+
+    def __init__(self, head, rest):
+        self.head, self.rest = head, rest
+
+    def read(self, size=-1):
+        if not self.head:
+            return self.rest.read(size)
+        if size < 0:
+            data, self.head = self.head + self.rest.read(), b""
+            return data
+        data, self.head = self.head[:size], self.head[size:]
+        return data
+
+
+def deletion(blob):
+    """The first whiteout entry of a layer, or None; a blob that is neither JSON nor a layer
+    this can read (zstd, say) counts as one that deletes: it cannot be shown not to."""
+    head = blob.read(512)
+    if head.lstrip().startswith(b"{"):
+        return None  # a manifest, a config, an index
     try:
-        with tarfile.open(fileobj=layer, mode="r|*") as entries:
+        with tarfile.open(fileobj=Prefixed(head, blob), mode="r|*") as entries:
             for entry in entries:
                 if entry.name.rsplit("/", 1)[-1].startswith(".wh."):
                     return entry.name
-    except tarfile.ReadError:
-        pass  # a manifest, a config: JSON, not a layer
+    except tarfile.ReadError as err:
+        return f"a blob this cannot read as a layer ({err})"
     return None
 
 
@@ -42,7 +63,8 @@ def main(report_path):
     with open(report_path, "w") as report:
         with tarfile.open(fileobj=stream_in, mode="r|") as stream:
             for member in stream:
-                if not member.isfile() or member.name.endswith(".json"):
+                layer_or_blob = member.name.endswith("/layer.tar") or member.name.startswith("blobs/")
+                if not member.isfile() or not layer_or_blob:
                     continue
                 found = deletion(stream.extractfile(member))
                 if found:
