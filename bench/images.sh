@@ -28,10 +28,11 @@ sizes="the agent image: $(size "$full") as Debian installs it, $(size "$agent") 
 
 # The node image with the images in it, built from scratch here (any earlier one removed),
 # and timed.
+since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$1" "$(date +%s.%N)"; }
 docker images -q --filter "reference=$node-with-*" | sort -u | xargs -r docker rmi -f >/dev/null
 started=$(date +%s.%N)
 prebaked=$(bash hack/lab/node-with-images.sh "$node" "${images[@]}")
-prebake_took=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$started" "$(date +%s.%N)")
+prebake_took=$(since "$started")
 
 # What Docker's copy of an image's /var into each node's volume costs, three nodes at once,
 # as kind creates them.
@@ -43,7 +44,7 @@ copy_var() {
     docker create --name "kindlab-bench-var-$i" --volume /var --entrypoint true "$1" >/dev/null &
   done
   wait
-  python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$started" "$(date +%s.%N)"
+  since "$started"
   docker rm -v "${names[@]}" >/dev/null
 }
 copy_plain=$(copy_var "$node")

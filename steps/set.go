@@ -2,7 +2,8 @@ package steps
 
 import (
 	"context"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/kindlab/playbook/engine"
 )
@@ -30,12 +31,7 @@ func init() {
 		// The names are the keys written in the playbook, so a read of one it does not set
 		// is a load error with a did-you-mean.
 		OutputKeys: func(p *setParams) map[string][]string {
-			names := make([]string, 0, len(p.Values))
-			for name := range p.Values {
-				names = append(names, name)
-			}
-			sort.Strings(names)
-			return map[string][]string{"values": names}
+			return map[string][]string{"values": slices.Sorted(maps.Keys(p.Values))}
 		},
 		Validate: func(p *setParams) error {
 			if len(p.Values) == 0 {

@@ -23,12 +23,11 @@ docker exec -d "$container" containerd --root "$root"
 for _ in $(seq 100); do docker exec "$container" ctr version >/dev/null 2>&1 && break; sleep 0.2; done
 deletions=$(mktemp)
 trap 'rm -f "$deletions"' EXIT
-if $unpack; then
-  docker save "$@" | python3 "$here/whiteouts.py" "$deletions" |
-    docker exec -i "$container" ctr --namespace=k8s.io images import --no-unpack --all-platforms - >/dev/null
-else
-  docker save "$@" | docker exec -i "$container" ctr --namespace=k8s.io images import --no-unpack --all-platforms - >/dev/null
-fi
+# With --unpack, whiteouts.py reads the stream as it passes, for the layers that delete files.
+check=(cat)
+$unpack && check=(python3 "$here/whiteouts.py" "$deletions")
+docker save "$@" | "${check[@]}" |
+  docker exec -i "$container" ctr --namespace=k8s.io images import --no-unpack --all-platforms - >/dev/null
 if $unpack && [[ -s $deletions ]]; then
   printf 'lab preload: left packed, a layer deletes files (%s)\n' "$(head -1 "$deletions")" >&2
 elif $unpack; then
